@@ -1,0 +1,330 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import createDebug from 'debug';
+import { concatenate } from './bundle';
+import { loadBuild } from './built';
+import type { Build } from './built';
+import { CompileCache } from './cache';
+import { compileScript } from './compile/javascript';
+import { compileStylesheet } from './compile/stylesheet';
+import { compilerVersions } from './compile/tools';
+import type { Compiled, CompileSettings } from './compile/types';
+import { AssetBuildError, AssetConfigError, quote } from './errors';
+import { contentHash, integrity, sha256 } from './hash';
+import { displayName, locate, resolveDisplayName } from './loadPath';
+import { readManifest, rotate, writeManifest } from './manifest';
+import type { Manifest, ManifestBundle } from './manifest';
+import type { ResolvedAsset, ResolvedOptions } from './options';
+import { compress, isCompressible, writeOnce } from './output';
+import type { Registry } from './registry';
+import { bytes, sizeTable } from './sizeTable';
+
+const debug = createDebug('asset-registry:build');
+
+/**
+ * Builds the registry into `outDir`, or reuses the build already there when no input changed:
+ * one minified, content-hashed bundle per group and kind, its `.br` and `.gz` twins, its source
+ * map, the hashed copies of `url()` files, and `manifest.json`, written last. A failure leaves
+ * the previous build untouched.
+ */
+export async function build(registry: Registry, options: ResolvedOptions): Promise<Build> {
+  const started = Date.now();
+  const files = new Map<string, string>();
+  await Promise.all(
+    registry.order.map(async (asset) =>
+      files.set(asset.name, await locate(asset.name, options.roots)),
+    ),
+  );
+  const sources = new SourceFiles();
+  const settings: CompileSettings = { minify: true, roots: options.roots, urlPrefix: '' };
+  const fingerprint = sha256(
+    JSON.stringify({
+      versions: compilerVersions(),
+      settings: { ...settings, roots: undefined },
+      publicPath: options.publicPath,
+      assets: registry.order.map((asset) => [
+        asset.name,
+        asset.deps,
+        asset.bundle,
+        displayName(files.get(asset.name)!, options.roots),
+      ]),
+    }),
+  );
+  const old = await readManifest(options.outDir);
+  if (old && (await isUpToDate(old, fingerprint, options, sources))) {
+    debug('reusing the build in %s (%d ms)', options.outDir, Date.now() - started);
+    return loadBuild(options.outDir, old, true);
+  }
+  if (options.requirePrebuilt) {
+    throw new AssetConfigError(
+      `No prebuilt manifest in ${options.outDir} matches these assets (requirePrebuilt is set): ` +
+        'run `asset-registry build` at deploy',
+    );
+  }
+
+  const cache = new CompileCache(path.join(options.outDir, '.cache'), options.roots, (file) =>
+    sources.hash(file),
+  );
+  const cacheKeys: string[] = [];
+  const compiled = new Map<string, Compiled>();
+  for (const asset of registry.order) {
+    const file = files.get(asset.name)!;
+    const data = await sources.read(file);
+    if (!data) throw new AssetConfigError(`Asset ${quote(asset.name)} has no file`, asset.name);
+    const key = `${fingerprint}:${asset.name}:${await sources.hash(file)}`;
+    cacheKeys.push(key);
+    let result = await cache.get(key);
+    if (!result) {
+      debug('compiling %s', asset.name);
+      result = await compile(asset, file, data, settings, sources);
+      await cache.put(key, result);
+    }
+    compiled.set(asset.name, result);
+  }
+
+  const made = await Promise.all(
+    registry.bundles.map(async (spec) => {
+      const members = spec.members.map((asset) => ({
+        name: asset.name,
+        ...compiled.get(asset.name)!,
+      }));
+      const joined = concatenate(spec.kind, members, spec.id);
+      const file = `${spec.group}.${contentHash(joined.code)}.${spec.kind}`;
+      const body = Buffer.from(`${joined.code}\n${mapComment(spec.kind, `${file}.map`)}\n`);
+      const twins = await compress(body);
+      checkBudget(spec.id, spec.kind, twins.br.length, members, options);
+      const map = Buffer.from(JSON.stringify({ ...joined.map, file }));
+      return { spec, file, body, twins, map };
+    }),
+  );
+
+  await fs.mkdir(options.outDir, { recursive: true });
+  const written: string[] = [];
+  const copies: Record<string, string> = {};
+  for (const result of compiled.values()) {
+    for (const copy of result.copies) {
+      if (copies[copy.name]) continue;
+      copies[copy.name] = displayName(copy.from, options.roots);
+      written.push(
+        ...(await writeWithTwins(options.outDir, copy.name, (await sources.read(copy.from))!)),
+      );
+    }
+  }
+  const sizeOf = (asset: ResolvedAsset) => sources.size(files.get(asset.name)!);
+  const bundles: ManifestBundle[] = [];
+  for (const { spec, file, body, twins, map } of made) {
+    await writeOnce(path.join(options.outDir, file), body);
+    await writeOnce(path.join(options.outDir, `${file}.br`), twins.br);
+    await writeOnce(path.join(options.outDir, `${file}.gz`), twins.gzip);
+    await writeOnce(path.join(options.outDir, `${file}.map`), map);
+    written.push(file, `${file}.br`, `${file}.gz`, `${file}.map`);
+    bundles.push({
+      id: spec.id,
+      group: spec.group,
+      kind: spec.kind,
+      file,
+      url: `${options.publicPath}${file}`,
+      map: `${file}.map`,
+      integrity: integrity(body),
+      sizes: {
+        source: sum(spec.members.map(sizeOf)),
+        min: body.length,
+        gzip: twins.gzip.length,
+        brotli: twins.br.length,
+      },
+      members: spec.members.map((asset) => ({
+        asset: asset.name,
+        source: sizeOf(asset),
+        min: Buffer.byteLength(compiled.get(asset.name)!.code),
+      })),
+    });
+  }
+
+  const inputs: Record<string, string> = {};
+  const inputFiles = new Set([
+    ...files.values(),
+    ...[...compiled.values()].flatMap((result) => result.inputs),
+  ]);
+  for (const file of [...inputFiles].sort()) {
+    const hash = await sources.hash(file);
+    if (hash) inputs[displayName(file, options.roots)] = hash;
+  }
+  const fileList = [...new Set(written)].sort();
+  const { previous, remove } = rotate(old, fileList, options.keepVersions);
+  const manifest: Manifest = {
+    version: 1,
+    fingerprint,
+    inputHash: sha256(JSON.stringify([fingerprint, inputs])),
+    bundles,
+    copies,
+    inputs,
+    files: fileList,
+    previous,
+  };
+  await writeManifest(options.outDir, manifest);
+  await Promise.all(remove.map((file) => fs.rm(path.join(options.outDir, file), { force: true })));
+  await pruneCache(path.join(options.outDir, '.cache'), cache, cacheKeys);
+  options.log(sizeTable(manifest));
+  debug('built %s in %d ms', options.outDir, Date.now() - started);
+  return loadBuild(options.outDir, manifest, false);
+}
+
+function compile(
+  asset: ResolvedAsset,
+  file: string,
+  data: Buffer,
+  settings: CompileSettings,
+  sources: SourceFiles,
+): Promise<Compiled> {
+  const text = decode(asset.name, data);
+  return asset.kind === 'js'
+    ? compileScript(asset.name, text, settings)
+    : compileStylesheet(asset.name, file, text, settings, (other) => sources.read(other));
+}
+
+/** Sources must be UTF-8: a byte sequence that is not is named, not silently replaced. */
+function decode(name: string, data: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(data);
+  } catch {
+    const before = data.subarray(0, firstInvalidUtf8(data)).toString('utf8');
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    throw new AssetBuildError('the file is not valid UTF-8', name, name, line, column);
+  }
+}
+
+function firstInvalidUtf8(data: Buffer): number {
+  let low = 0;
+  let high = data.length;
+  const valid = (end: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(data.subarray(0, end), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (valid(middle)) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+async function isUpToDate(
+  manifest: Manifest,
+  fingerprint: string,
+  options: ResolvedOptions,
+  sources: SourceFiles,
+): Promise<boolean> {
+  if (manifest.fingerprint !== fingerprint) return false;
+  for (const [name, hash] of Object.entries(manifest.inputs)) {
+    if ((await sources.hash(resolveDisplayName(name, options.roots))) !== hash) return false;
+  }
+  const present = await Promise.all(
+    manifest.files.map((file) =>
+      fs.stat(path.join(options.outDir, file)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return present.every(Boolean);
+}
+
+function checkBudget(
+  id: string,
+  kind: 'js' | 'css',
+  brotli: number,
+  members: readonly { name: string; code: string }[],
+  options: ResolvedOptions,
+): void {
+  const budget = options.budget[kind];
+  if (budget === undefined || brotli <= budget) return;
+  const largest = [...members]
+    .sort((a, b) => b.code.length - a.code.length)
+    .slice(0, 3)
+    .map((member) => `${member.name} (${bytes(Buffer.byteLength(member.code))} B minified)`);
+  throw new AssetBuildError(
+    `bundle ${quote(id)} is ${bytes(brotli)} B as brotli, over its budget of ${bytes(budget)} B ` +
+      `by ${bytes(brotli - budget)} B; largest members: ${largest.join(', ')}`,
+    id,
+    id,
+  );
+}
+
+async function writeWithTwins(outDir: string, name: string, data: Buffer): Promise<string[]> {
+  await writeOnce(path.join(outDir, name), data);
+  if (!isCompressible(name)) return [name];
+  const twins = await compress(data);
+  const names = [name];
+  for (const [suffix, twin] of [
+    ['.br', twins.br],
+    ['.gz', twins.gzip],
+  ] as const) {
+    if (twin.length < data.length * 0.9) {
+      await writeOnce(path.join(outDir, name + suffix), twin);
+      names.push(name + suffix);
+    }
+  }
+  return names;
+}
+
+async function pruneCache(
+  folder: string,
+  cache: CompileCache,
+  keys: readonly string[],
+): Promise<void> {
+  const keep = new Set(keys.map((key) => path.basename(cache.fileOf(key))));
+  const entries = await fs.readdir(folder).catch(() => [] as string[]);
+  await Promise.all(
+    entries
+      .filter((entry) => !keep.has(entry))
+      .map((entry) => fs.rm(path.join(folder, entry), { force: true })),
+  );
+}
+
+function mapComment(kind: 'js' | 'css', file: string): string {
+  return kind === 'js' ? `//# sourceMappingURL=${file}` : `/*# sourceMappingURL=${file} */`;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** Every file a build reads, read once and hashed once. */
+class SourceFiles {
+  private readonly data = new Map<string, Promise<Buffer | undefined>>();
+  private readonly sha = new Map<string, string>();
+  private readonly sizes = new Map<string, number>();
+
+  read(file: string): Promise<Buffer | undefined> {
+    let data = this.data.get(file);
+    if (!data) {
+      data = fs.readFile(file).then(
+        (bytes) => (this.sizes.set(file, bytes.length), bytes),
+        () => undefined,
+      );
+      this.data.set(file, data);
+    }
+    return data;
+  }
+
+  async hash(file: string): Promise<string | undefined> {
+    const data = await this.read(file);
+    if (!data) return undefined;
+    let hash = this.sha.get(file);
+    if (!hash) {
+      hash = sha256(data);
+      this.sha.set(file, hash);
+    }
+    return hash;
+  }
+
+  /** Bytes of a file already read, 0 for one that is not. */
+  size(file: string): number {
+    return this.sizes.get(file) ?? 0;
+  }
+}

@@ -1,0 +1,33 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see below */
+import fs from 'node:fs';
+import path from 'node:path';
+import type * as Terser from 'terser';
+import type LessStatic from 'less';
+import type CleanCSSConstructor from 'clean-css';
+
+/**
+ * The compilers load on first use, so a startup that reuses a build already on disk never pays
+ * for loading terser, less or clean-css.
+ */
+export const terser = (): typeof Terser => require('terser');
+export const less = (): typeof LessStatic => require('less');
+export const CleanCSS = (): typeof CleanCSSConstructor => require('clean-css');
+
+const COMPILERS = ['terser', 'less', 'clean-css', 'acorn'];
+
+/** Versions of every compiler, part of the cache keys: upgrading one rebuilds everything. */
+export function compilerVersions(): Record<string, string> {
+  return Object.fromEntries(COMPILERS.map((name) => [name, versionOf(name)]));
+}
+
+function versionOf(name: string): string {
+  // Read package.json from disk: some packages (less) do not export it, and requiring the
+  // package itself would load the compiler this module exists to keep unloaded.
+  const main = require.resolve(name);
+  const folder = path.join('node_modules', name);
+  const manifest = path.join(
+    main.slice(0, main.lastIndexOf(folder) + folder.length),
+    'package.json',
+  );
+  return String(JSON.parse(fs.readFileSync(manifest, 'utf8')).version);
+}

@@ -1,0 +1,218 @@
+import path from 'node:path';
+
+/** One registry entry: a name under `root`, or the name with its dependencies and bundle group. */
+export type AssetEntry = string | { path: string; deps?: readonly string[]; bundle?: string };
+
+export type Mode = 'production' | 'development';
+export type Kind = 'js' | 'css';
+
+/** Options of {@link defineAssets}. Relative folders are resolved against `process.cwd()`. */
+export interface AssetOptions {
+  /**
+   * Where asset names are looked up: one folder, or a load path searched in order (the first
+   * folder holding the name wins), e.g. `['assets', 'node_modules']`.
+   */
+  root: string | readonly string[];
+  /** Where the build writes bundles, their `.br`/`.gz` twins, source maps and `manifest.json`. */
+  outDir: string;
+  /** Every asset, declared once. */
+  assets: readonly AssetEntry[];
+  /**
+   * URL prefix of the bundles: a path (`/assets/`) or an absolute CDN URL.
+   * @default '/assets/'
+   */
+  publicPath?: string;
+  /**
+   * `production` bundles and minifies; `development` serves one unminified file per asset.
+   * @default 'production' when NODE_ENV is 'production', else 'development' (as Express does)
+   */
+  mode?: Mode;
+  /**
+   * How many builds keep their files in `outDir` (the current one included), so that pages
+   * rendered by a server still on an older release keep working.
+   * @default 3
+   */
+  keepVersions?: number;
+  /** Largest allowed brotli size in bytes of any one bundle, per kind. Over it, the build fails. */
+  budget?: { js?: number; css?: number };
+  /**
+   * Where the size table and build notes go: a function taking one line, or `false`.
+   * @default stderr when it is a TTY and the process is not under test, else silent
+   */
+  logger?: ((line: string) => void) | false;
+  /**
+   * Whether the middleware serves `outDir` under `publicPath`. Turn off when nginx or a CDN
+   * serves the files.
+   * @default true
+   */
+  serve?: boolean;
+  /**
+   * Send `103 Early Hints` when a handler required assets before rendering. Browsers act on
+   * them only over HTTP/2 and HTTP/3, and some HTTP/1.1 clients mishandle 1xx responses.
+   * @default false
+   */
+  earlyHints?: boolean;
+  /**
+   * Mount the development report page at `<publicPath>_report`.
+   * @default true (development mode only)
+   */
+  report?: boolean;
+  /**
+   * In production, fail `build()` instead of compiling when `outDir` holds no manifest built
+   * from exactly these inputs (`asset-registry build` is expected to have run at deploy).
+   * @default false
+   */
+  requirePrebuilt?: boolean;
+}
+
+export interface ResolvedAsset {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly deps: readonly string[];
+  readonly bundle: string;
+  /** Position in the declaration, used to break ties in dependency order. */
+  readonly index: number;
+}
+
+export interface ResolvedOptions {
+  readonly roots: readonly string[];
+  readonly outDir: string;
+  readonly publicPath: string;
+  readonly mode: Mode;
+  readonly keepVersions: number;
+  readonly budget: Readonly<Partial<Record<Kind, number>>>;
+  readonly log: (line: string) => void;
+  readonly serve: boolean;
+  readonly earlyHints: boolean;
+  readonly report: boolean;
+  readonly requirePrebuilt: boolean;
+  readonly assets: readonly ResolvedAsset[];
+}
+
+const KNOWN = new Set([
+  'root',
+  'outDir',
+  'assets',
+  'publicPath',
+  'mode',
+  'keepVersions',
+  'budget',
+  'logger',
+  'serve',
+  'earlyHints',
+  'report',
+  'requirePrebuilt',
+]);
+
+const KIND_OF_EXTENSION: Record<string, Kind> = { '.js': 'js', '.css': 'css', '.less': 'css' };
+
+/** The kind of an asset by its extension, or undefined for one the library does not handle. */
+export function kindOf(name: string): Kind | undefined {
+  return KIND_OF_EXTENSION[path.posix.extname(name).toLowerCase()];
+}
+
+/** Checks the options once and returns them resolved and frozen. Throws `TypeError` naming the option. */
+export function resolveOptions(options: AssetOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('defineAssets() takes an options object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new TypeError(`Unknown option ${JSON.stringify(key)}`);
+  }
+  const roots = typeof options.root === 'string' ? [options.root] : options.root;
+  if (!Array.isArray(roots) || roots.length === 0 || !roots.every(isNonEmptyString)) {
+    throw new TypeError('Option "root" must be a folder or a non-empty list of folders');
+  }
+  if (!isNonEmptyString(options.outDir)) {
+    throw new TypeError('Option "outDir" must be a folder name');
+  }
+  const publicPath = options.publicPath ?? '/assets/';
+  if (!isNonEmptyString(publicPath) || !/^(\/|https?:\/\/[^/]+\/)/.test(publicPath)) {
+    throw new TypeError(
+      'Option "publicPath" must start with "/" or be an absolute http(s) URL, e.g. "/assets/"',
+    );
+  }
+  const mode =
+    options.mode ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development');
+  if (mode !== 'production' && mode !== 'development') {
+    throw new TypeError('Option "mode" must be "production" or "development"');
+  }
+  const keepVersions = options.keepVersions ?? 3;
+  if (!Number.isInteger(keepVersions) || keepVersions < 1) {
+    throw new TypeError('Option "keepVersions" must be a whole number of at least 1');
+  }
+  const budget = options.budget ?? {};
+  if (typeof budget !== 'object' || budget === null || Array.isArray(budget)) {
+    throw new TypeError('Option "budget" must be an object like { js: 120000, css: 40000 }');
+  }
+  for (const [kind, bytes] of Object.entries(budget)) {
+    if ((kind !== 'js' && kind !== 'css') || !(Number.isFinite(bytes) && bytes > 0)) {
+      throw new TypeError(`Option "budget.${kind}" must be a positive number of bytes (js, css)`);
+    }
+  }
+  const logger = options.logger ?? defaultLogger();
+  if (logger !== false && typeof logger !== 'function') {
+    throw new TypeError('Option "logger" must be a function or false');
+  }
+  if (!Array.isArray(options.assets)) {
+    throw new TypeError('Option "assets" must be a list of asset names or { path, deps, bundle }');
+  }
+  return Object.freeze({
+    roots: Object.freeze(roots.map((root) => path.resolve(root))),
+    outDir: path.resolve(options.outDir),
+    publicPath: publicPath.endsWith('/') ? publicPath : `${publicPath}/`,
+    mode,
+    keepVersions,
+    budget: Object.freeze({ ...budget }),
+    log: logger === false ? () => {} : logger,
+    serve: booleanOption(options, 'serve', true),
+    earlyHints: booleanOption(options, 'earlyHints', false),
+    report: booleanOption(options, 'report', true),
+    requirePrebuilt: booleanOption(options, 'requirePrebuilt', false),
+    assets: Object.freeze(options.assets.map(resolveEntry)),
+  });
+}
+
+function resolveEntry(entry: AssetEntry, index: number): ResolvedAsset {
+  const at = `Option "assets[${index}]"`;
+  const spec = typeof entry === 'string' ? { path: entry } : entry;
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    throw new TypeError(`${at} must be a name or { path, deps, bundle }`);
+  }
+  for (const key of Object.keys(spec)) {
+    if (key !== 'path' && key !== 'deps' && key !== 'bundle') {
+      throw new TypeError(`${at} has an unknown key ${JSON.stringify(key)}`);
+    }
+  }
+  if (!isNonEmptyString(spec.path)) throw new TypeError(`${at}.path must be a non-empty string`);
+  const deps = spec.deps ?? [];
+  if (!Array.isArray(deps) || !deps.every(isNonEmptyString)) {
+    throw new TypeError(`${at}.deps must be a list of asset names`);
+  }
+  const bundle = spec.bundle ?? 'main';
+  if (typeof bundle !== 'string' || !/^[A-Za-z0-9_-]+$/.test(bundle)) {
+    throw new TypeError(`${at}.bundle must be a name of letters, digits, "_" or "-"`);
+  }
+  return Object.freeze({
+    name: spec.path,
+    kind: kindOf(spec.path) ?? 'js', // checked with a named AssetConfigError by the registry
+    deps: Object.freeze([...deps]),
+    bundle,
+    index,
+  });
+}
+
+function booleanOption(options: AssetOptions, key: keyof AssetOptions, fallback: boolean) {
+  const value = options[key] ?? fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`Option "${key}" must be true or false`);
+  return value;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function defaultLogger(): ((line: string) => void) | false {
+  const underTest = process.env.JEST_WORKER_ID !== undefined || process.env.NODE_ENV === 'test';
+  return process.stderr.isTTY && !underTest ? (line) => process.stderr.write(`${line}\n`) : false;
+}

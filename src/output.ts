@@ -1,0 +1,82 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+
+const brotli = promisify(zlib.brotliCompress);
+const gzip = promisify(zlib.gzip);
+
+/**
+ * Writes a file so that no reader, in this process or another, ever sees it half-written:
+ * the bytes go to a temporary file in the same folder, which is then renamed over the target.
+ */
+export async function writeAtomically(file: string, data: string | Buffer): Promise<void> {
+  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(temporary, data);
+    await fs.rename(temporary, file);
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Writes a content-addressed file unless a file of that name is already there. */
+export async function writeOnce(file: string, data: Buffer): Promise<void> {
+  const existing = await fs.stat(file).catch(() => undefined);
+  if (existing?.size === data.length) return;
+  await writeAtomically(file, data);
+}
+
+export interface Compressed {
+  br: Buffer;
+  gzip: Buffer;
+}
+
+/** Brotli at its best quality and gzip at level 9: made once per build, served many times. */
+export async function compress(data: Buffer): Promise<Compressed> {
+  const [br, gz] = await Promise.all([
+    brotli(data, {
+      params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+        [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT,
+      },
+    }),
+    gzip(data, { level: 9 }),
+  ]);
+  return { br, gzip: gz };
+}
+
+/** Content types of what a build writes or copies. */
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.otf': 'font/otf',
+  '.eot': 'application/vnd.ms-fontobject',
+};
+
+export function contentTypeOf(file: string): string {
+  return TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Whether a file's type gains from compression (text, SVG, uncompressed fonts). */
+export function isCompressible(file: string): boolean {
+  return ['.js', '.css', '.map', '.json', '.svg', '.ttf', '.otf', '.eot', '.ico'].includes(
+    path.extname(file).toLowerCase(),
+  );
+}

@@ -1,0 +1,23 @@
+import type { Manifest } from './manifest';
+
+/** The table printed after a build: one row per bundle, then a total. */
+export function sizeTable(manifest: Manifest): string {
+  const header = ['bundle', 'members', 'source', 'min', 'gzip', 'brotli'];
+  const rows = manifest.bundles.map((bundle) => [
+    bundle.file,
+    String(bundle.members.length),
+    ...[bundle.sizes.source, bundle.sizes.min, bundle.sizes.gzip, bundle.sizes.brotli].map(bytes),
+  ]);
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => row[i].length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function bytes(count: number): string {
+  return count.toLocaleString('en-US');
+}
