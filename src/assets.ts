@@ -1,5 +1,8 @@
+import type { RequestHandler } from 'express';
 import { build } from './build';
 import type { Build } from './built';
+import { createMiddleware, createNeeds } from './middleware';
+import { PageAssets } from './page';
 import { resolveOptions } from './options';
 import type { AssetOptions, ResolvedOptions } from './options';
 import { Registry } from './registry';
@@ -43,6 +46,33 @@ export class AssetRegistry {
   /** Whether a build has finished. */
   get built(): boolean {
     return this.last !== undefined;
+  }
+
+  /**
+   * The Express middleware: `res.requireAssets()`, `res.locals.requireAsset()` and
+   * `res.locals.assetTags()` for every response, tags filled in after the render, `Link`
+   * preload headers, and (unless `serve: false`) the bundles served under `publicPath`.
+   * @example app.use(assets.middleware());
+   */
+  middleware(): RequestHandler {
+    return createMiddleware(this);
+  }
+
+  /**
+   * A route middleware that declares needs before the handler runs (and sends `103 Early
+   * Hints` at once when `earlyHints` is on). Unknown names throw here, at startup.
+   * @example app.get('/editor', assets.needs('admin/editor.js'), showEditor);
+   */
+  needs(...names: string[]): RequestHandler {
+    return createNeeds(this, names);
+  }
+
+  /**
+   * The asset state of a page rendered outside a response (an e-mail, a static page, a test):
+   * pass it to templates as `pageAssets`, then `fill()` the rendered HTML.
+   */
+  page(): PageAssets {
+    return new PageAssets(this.registry, () => this.current, this.options.publicPath);
   }
 }
 

@@ -1,0 +1,132 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AssetRegistry } from './assets';
+import type { Kind } from './options';
+import { PageAssets } from './page';
+import { createFileServer } from './serve';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's types are augmented here
+  namespace Express {
+    interface Response {
+      /**
+       * Declares that this page needs the given assets (and their dependencies).
+       * Throws `AssetMissingError` for a name that is not registered.
+       * @example res.requireAssets('site/widgets.js', 'site/widgets.less');
+       */
+      requireAssets(...names: (string | readonly string[])[]): void;
+    }
+    interface Locals {
+      /** The page's asset needs; see {@link PageAssets}. Set by `assets.middleware()`. */
+      pageAssets: PageAssets;
+      /** Declares needs from any view engine; returns `''` so it prints nothing. */
+      requireAsset(...names: (string | readonly string[])[]): string;
+      /** The tags of the bundles the page needs, filled in once the whole page is rendered. */
+      assetTags(kind: Kind): string;
+    }
+  }
+}
+
+/** Each response's sender of `103 Early Hints` for the needs not hinted yet. */
+const hintSenders = new WeakMap<Response, () => void>();
+
+/**
+ * The Express adapter: gives each response its {@link PageAssets} (as `res.requireAssets`,
+ * `res.locals.requireAsset`, `res.locals.assetTags`), fills the tags into the rendered HTML,
+ * sends `Link` preload headers (and `103 Early Hints` when enabled), and serves the build.
+ */
+export function createMiddleware(assets: AssetRegistry): RequestHandler {
+  const { options, registry } = assets;
+  const serve = options.serve
+    ? createFileServer(
+        () => (assets.built ? assets.current : undefined),
+        options.publicPath,
+        options.mode === 'production',
+      )
+    : undefined;
+  const currentBuild = () => assets.current;
+
+  return function assetRegistryMiddleware(req: Request, res: Response, next: NextFunction) {
+    if (serve?.(req, res)) return;
+    if (!assets.built) {
+      next(new Error('The assets are not built yet: await assets.build() before serving pages'));
+      return;
+    }
+    const page = new PageAssets(registry, currentBuild, options.publicPath);
+    let hinted = 0;
+    const sendHints = () => {
+      if (res.headersSent) return;
+      const links = page.preloadLinks();
+      if (links.length > hinted) res.writeEarlyHints({ link: links.slice(hinted) });
+      hinted = links.length;
+    };
+    hintSenders.set(res, sendHints);
+    let hintsQueued = false;
+    res.requireAssets = (...names) => {
+      page.require(...names);
+      if (options.earlyHints && !hintsQueued) {
+        // Several calls in one turn of the handler make one 103, sent before any slow work.
+        hintsQueued = true;
+        queueMicrotask(() => {
+          hintsQueued = false;
+          sendHints();
+        });
+      }
+    };
+    res.locals.pageAssets = page;
+    res.locals.requireAsset = (...names) => {
+      page.require(...names);
+      return '';
+    };
+    res.locals.assetTags = (kind) => page.placeholder(kind);
+    fillOnSend(res, page);
+    next();
+  };
+}
+
+/**
+ * Fills the tags in after the page is complete: a layout's `<head>` is written before a child
+ * block or a partial requires its assets, so the tags are only known at the end of the render.
+ */
+function fillOnSend(res: Response, page: PageAssets): void {
+  const send = res.send;
+  const render = res.render;
+  res.send = function sendWithAssets(this: Response, body?: unknown) {
+    if (typeof body === 'string') body = page.fill(body, nonceOf(res));
+    if (!res.headersSent && page.needs.size && !res.get('Link')) {
+      res.append('Link', page.preloadLinks());
+    }
+    return send.call(this, body);
+  };
+  type Callback = (error: Error | null, html?: string) => void;
+  const renderAny = render as (this: Response, ...args: unknown[]) => void;
+  res.render = function renderWithAssets(this: Response, view: string, ...rest: unknown[]) {
+    const callback = rest.findLast((arg): arg is Callback => typeof arg === 'function');
+    if (!callback) return renderAny.call(this, view, ...rest);
+    const locals = rest[0] === callback ? {} : rest[0];
+    renderAny.call(this, view, locals, (error: Error | null, html?: string) =>
+      callback(error, error || html === undefined ? html : page.fill(html, nonceOf(res))),
+    );
+  } as Response['render'];
+}
+
+function nonceOf(res: Response): string | undefined {
+  const nonce: unknown = res.locals.cspNonce;
+  return typeof nonce === 'string' && nonce ? nonce : undefined;
+}
+
+/**
+ * A route middleware that declares needs before the handler runs and, with `earlyHints`, sends
+ * the `103 Early Hints` at once, before the handler's slow work (database, API calls) starts.
+ */
+export function createNeeds(assets: AssetRegistry, names: readonly string[]): RequestHandler {
+  for (const name of names) assets.registry.closure(name); // unknown names fail at startup
+  return function requireAssetsMiddleware(req: Request, res: Response, next: NextFunction) {
+    if (typeof res.requireAssets !== 'function') {
+      next(new Error('assets.needs() needs app.use(assets.middleware()) before it'));
+      return;
+    }
+    res.requireAssets(...names);
+    if (assets.options.earlyHints) hintSenders.get(res)?.();
+    next();
+  };
+}

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import type { Build } from './built';
+import type { Kind } from './options';
+import type { Registry } from './registry';
+import { preloadLinks, tagsFor } from './tags';
+
+/**
+ * Marks where tags go until the whole page is rendered. Letters and digits only, so it passes
+ * any template engine's escaping unchanged; random per process, so page content cannot forge it.
+ */
+const MARK = `asset_registry_${randomBytes(8).toString('hex')}_`;
+const MARKS: Record<Kind, string> = { css: `${MARK}css`, js: `${MARK}js` };
+const KINDS = new Set<unknown>(['css', 'js']);
+
+/**
+ * What one page (one response, one e-mail) needs: every requirement made while handling and
+ * rendering it, expanded to dependencies. The handler API, the locals helpers and the template
+ * tags all go through this one object.
+ */
+export class PageAssets {
+  /** Every needed asset, dependencies included. */
+  readonly needs = new Set<string>();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly currentBuild: () => Build,
+    private readonly publicPath: string,
+  ) {}
+
+  /**
+   * Records that the page needs `names` (and their dependencies); a list counts as its names.
+   * Throws `AssetMissingError` for an unregistered name, `TypeError` for one that is no string.
+   */
+  require(...names: unknown[]): void {
+    const flat = names.flat();
+    for (let i = 0; i < flat.length; i++) {
+      const name = flat[i];
+      if (typeof name !== 'string') {
+        throw new TypeError(`Asset names must be strings; argument ${i + 1} is ${describe(name)}`);
+      }
+      if (this.needs.has(name)) continue;
+      for (const asset of this.registry.closure(name)) this.needs.add(asset);
+    }
+  }
+
+  /** A mark that {@link fill} replaces with the tags of `kind`, once the page is complete. */
+  placeholder(kind: unknown): string {
+    if (!KINDS.has(kind)) {
+      throw new TypeError(`Asset tags take "css" or "js", not ${describe(kind)}`);
+    }
+    return MARKS[kind as Kind];
+  }
+
+  /** The tags of `kind` for what the page needs so far. */
+  tags(kind: Kind, nonce?: string): string {
+    return tagsFor(this.currentBuild(), this.publicPath, this.needs, kind, nonce);
+  }
+
+  /** Replaces the marks in a rendered page with the tags of everything the page needed. */
+  fill(html: string, nonce?: string): string {
+    if (!html.includes(MARK)) return html;
+    return html
+      .replaceAll(MARKS.css, () => this.tags('css', nonce))
+      .replaceAll(MARKS.js, () => this.tags('js', nonce));
+  }
+
+  /** `Link` header values preloading the bundles the page needs. */
+  preloadLinks(): string[] {
+    return this.needs.size ? preloadLinks(this.currentBuild(), this.publicPath, this.needs) : [];
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'object'
+    ? `an ${Array.isArray(value) ? 'array' : 'object'}`
+    : `the ${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,120 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import fresh from 'fresh';
+import Negotiator from 'negotiator';
+import type { Build, ServedFile } from './built';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const REVALIDATE = 'no-cache';
+const PREFERRED = ['br', 'gzip', 'identity'];
+
+/** A file's three representations, with their headers made once. */
+interface Variant {
+  body: Buffer;
+  headers: OutgoingHttpHeaders;
+  notModified: OutgoingHttpHeaders;
+  etag: string;
+}
+
+/** negotiator 1.x takes `preferred` (server order among equal q-values); its types predate it. */
+type EncodingChooser = (
+  available: string[],
+  options: { preferred: string[] },
+) => string | undefined;
+
+/**
+ * Serves the files of the current build from memory under the path of `publicPath`. Only names
+ * the build lists are served, by exact match, so no request can reach any other file: encoded
+ * dots, slashes or NUL bytes simply name nothing. Returns whether it answered the request.
+ */
+export function createFileServer(
+  currentBuild: () => Build | undefined,
+  publicPath: string,
+  immutable: boolean,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const prefix = new URL(publicPath, 'http://localhost').pathname;
+  const cacheControl = immutable ? IMMUTABLE : REVALIDATE;
+  const variants = new WeakMap<ServedFile, Map<string, Variant>>();
+  const encodings = new BoundedCache<string>(256);
+
+  function variantOf(file: ServedFile, encoding: string): Variant {
+    let table = variants.get(file);
+    if (!table) {
+      table = new Map();
+      for (const [name, body] of [
+        ['identity', file.body],
+        ['br', file.br],
+        ['gzip', file.gzip],
+      ] as const) {
+        if (!body) continue;
+        const etag = name === 'identity' ? file.etag : `${file.etag.slice(0, -1)}-${name}"`;
+        const notModified = { 'Cache-Control': cacheControl, ETag: etag, Vary: 'Accept-Encoding' };
+        const headers: OutgoingHttpHeaders = {
+          ...notModified,
+          'Content-Type': file.type,
+          'Content-Length': body.length,
+        };
+        if (name !== 'identity') headers['Content-Encoding'] = name;
+        table.set(name, { body, headers, notModified, etag });
+      }
+      variants.set(file, table);
+    }
+    return table.get(encoding) ?? table.get('identity')!;
+  }
+
+  function encodingFor(accept: string | undefined): string {
+    if (!accept) return 'identity';
+    let chosen = encodings.get(accept);
+    if (chosen === undefined) {
+      const negotiator = new Negotiator({ headers: { 'accept-encoding': accept } });
+      const choose = negotiator.encoding.bind(negotiator) as EncodingChooser;
+      chosen = choose(PREFERRED, { preferred: PREFERRED }) ?? 'identity';
+      encodings.set(accept, chosen);
+    }
+    return chosen;
+  }
+
+  return function serveAsset(req, res) {
+    const url = req.url ?? '';
+    if (!url.startsWith(prefix)) return false;
+    const query = url.indexOf('?', prefix.length);
+    const name = url.slice(prefix.length, query === -1 ? undefined : query);
+    const file = currentBuild()?.files.get(name);
+    if (!file) {
+      res.writeHead(404, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Cache-Control': 'no-store',
+      });
+      res.end('Not found');
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Method not allowed');
+      return true;
+    }
+    const variant = variantOf(file, encodingFor(req.headers['accept-encoding']));
+    if (req.headers['if-none-match'] && fresh(req.headers, { etag: variant.etag })) {
+      res.writeHead(304, variant.notModified);
+      res.end();
+      return true;
+    }
+    res.writeHead(200, variant.headers);
+    res.end(req.method === 'HEAD' ? undefined : variant.body);
+    return true;
+  };
+}
+
+/** A map that forgets everything once it is full: header values are client-controlled. */
+class BoundedCache<T> {
+  private readonly entries = new Map<string, T>();
+  constructor(private readonly limit: number) {}
+
+  get(key: string): T | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, value: T): void {
+    if (this.entries.size >= this.limit) this.entries.clear();
+    this.entries.set(key, value);
+  }
+}

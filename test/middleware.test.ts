@@ -1,0 +1,256 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import fs from 'node:fs';
+import type { Express as App, Request, Response } from 'express';
+import request from 'supertest';
+import type { AssetRegistry } from '../src/assets';
+import { appWith, builtSite, errorHandler, EXPRESSES } from './app';
+import { tempDir } from './helpers';
+
+describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
+  let assets: AssetRegistry;
+  beforeAll(async () => {
+    assets = await builtSite();
+  });
+  const bundle = (id: string) => assets.current.bundles.find((b) => b.id === id)!;
+
+  function page(handler: (req: Request, res: Response) => void) {
+    const app = appWith(express, assets);
+    app.get('/', handler);
+    app.use(errorHandler);
+    return app;
+  }
+  const tagsPage = (...names: string[]) =>
+    page((_req, res) => {
+      res.requireAssets(...names);
+      res.send(`<head>${res.locals.assetTags('css')}</head>${res.locals.assetTags('js')}`);
+    });
+
+  describe('res.requireAssets', () => {
+    test('expands dependencies: the tags hold exactly the bundles with what the page needs', async () => {
+      const response = await request(tagsPage('site/widgets.js')).get('/').expect(200);
+      expect(response.text).toBe(
+        `<head><link rel="stylesheet" href="${bundle('main.css').url}" integrity="${bundle('main.css').integrity}"></head>` +
+          `<script src="${bundle('main.js').url}" defer integrity="${bundle('main.js').integrity}"></script>`,
+      );
+      expect(response.text).not.toContain('admin');
+    });
+
+    test('a need in another group brings its bundle, after the bundles it depends on', async () => {
+      const response = await request(tagsPage('admin/editor.js')).get('/').expect(200);
+      const urls = [...response.text.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]);
+      expect(urls).toEqual([
+        bundle('main.css').url,
+        bundle('admin.css').url,
+        bundle('main.js').url,
+        bundle('admin.js').url,
+      ]);
+    });
+
+    test('repeated needs are recorded once', async () => {
+      const app = page((_req, res) => {
+        res.requireAssets('site/widgets.js', 'site/widgets.js');
+        res.requireAssets(['vendor/lib.js', 'site/widgets.js']);
+        res.send([...res.locals.pageAssets.needs].join(','));
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.text.split(',').sort()).toEqual(
+        ['site/base.less', 'site/widgets.js', 'site/widgets.less', 'vendor/lib.js'].sort(),
+      );
+    });
+
+    test('an unknown name reaches the error handler as ASSET_MISSING with suggestions', async () => {
+      const app = page((_req, res) => {
+        try {
+          res.requireAssets('site/widget.js');
+        } catch (error) {
+          res.status(500).json({ ...(error as object), message: (error as Error).message });
+        }
+      });
+      const response = await request(app).get('/').expect(500);
+      expect(response.body).toMatchObject({
+        code: 'ASSET_MISSING',
+        asset: 'site/widget.js',
+      });
+      expect(response.body.suggestions[0]).toBe('site/widgets.js');
+      const thrown = await request(tagsPage('nope.js')).get('/').expect(500);
+      expect(thrown.body).toMatchObject({ code: 'ASSET_MISSING', name: 'AssetMissingError' });
+    });
+
+    test.each(['__proto__', 'constructor', 'hasOwnProperty', 'toString'])(
+      '%s is just an unknown name',
+      async (name) => {
+        const response = await request(tagsPage(name)).get('/').expect(500);
+        expect(response.body.code).toBe('ASSET_MISSING');
+      },
+    );
+
+    test.each([
+      [undefined, 'argument 1 is undefined'],
+      [42, 'argument 1 is the number 42'],
+      [{ path: 'x.js' }, 'argument 1 is an object'],
+    ])('a name that is not a string (%p) is a TypeError naming it', async (bad, message) => {
+      const app = page((_req, res) => {
+        res.requireAssets(bad as unknown as string);
+        res.send('unreachable');
+      });
+      const response = await request(app).get('/').expect(500);
+      expect(response.body).toMatchObject({ name: 'TypeError' });
+      expect(response.body.message).toContain(message);
+    });
+  });
+
+  describe('tags', () => {
+    test('hold needs made after the place of the tag, in any view engine', async () => {
+      const views = tempDir();
+      fs.writeFileSync(path.join(views, 'page.late'), 'unused');
+      const app = appWith(express, assets);
+      // A layout writes its <head> first; the body, rendered later, requires an asset.
+      app.engine('late', (_file, locals, callback) => {
+        const { assetTags, requireAsset } = locals as Express.Locals;
+        const head = `<head>${assetTags('css')}</head>`;
+        const body = `<body>${requireAsset('site/widgets.js')}${assetTags('js')}</body>`;
+        callback(null, head + body);
+      });
+      app.set('views', views);
+      app.get('/', (_req, res) => res.render('page.late'));
+      app.get('/callback', (_req, res) =>
+        res.render('page.late', (error: Error | null, html?: string) => res.send(`[${html}]`)),
+      );
+      const response = await request(app).get('/').expect(200);
+      expect(response.text).toContain(`href="${bundle('main.css').url}"`);
+      expect(response.text).toContain(`src="${bundle('main.js').url}"`);
+      const viaCallback = await request(app).get('/callback').expect(200);
+      expect(viaCallback.text).toMatch(/^\[<head><link rel="stylesheet"/);
+    });
+
+    test('carry the nonce of res.locals.cspNonce, escaped', async () => {
+      const app = page((_req, res) => {
+        res.locals.cspNonce = 'abc"><script>';
+        res.requireAssets('vendor/lib.js');
+        res.send(res.locals.assetTags('js'));
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.text).toContain(' nonce="abc&quot;&gt;&lt;script&gt;"></script>');
+    });
+
+    test('integrity is the SRI hash of the bytes served', async () => {
+      const js = bundle('main.js');
+      const served = await request(appWith(express, assets)).get(
+        new URL(js.url, 'http://x').pathname,
+      );
+      const digest = crypto.createHash('sha384').update(served.text).digest('base64');
+      expect(js.integrity).toBe(`sha384-${digest}`);
+    });
+
+    test('a kind other than css or js is a TypeError', async () => {
+      const app = page((_req, res) => {
+        res.send(res.locals.assetTags('svg' as 'js'));
+      });
+      const response = await request(app).get('/').expect(500);
+      expect(response.body.message).toContain('"css" or "js"');
+    });
+  });
+
+  describe('with publicPath on a CDN', () => {
+    let cdn: AssetRegistry;
+    beforeAll(async () => {
+      cdn = await builtSite({ publicPath: 'https://cdn.example.com/a&b/' });
+    });
+    test('tags point at the CDN, with crossorigin and escaped URLs', async () => {
+      const app = appWith(express, cdn);
+      app.get('/', (_req, res) => {
+        res.requireAssets('site/widgets.js');
+        res.send(res.locals.assetTags('css') + res.locals.assetTags('js'));
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.text).toMatch(
+        /^<link rel="stylesheet" href="https:\/\/cdn\.example\.com\/a&amp;b\/main\.[0-9a-f]{12}\.css" integrity="sha384-[^"]+" crossorigin="anonymous">/,
+      );
+      expect(response.headers.link).toContain('crossorigin=anonymous');
+    });
+  });
+
+  describe('preload and Early Hints', () => {
+    test('a page that required assets sends Link preload headers, styles first', async () => {
+      const response = await request(tagsPage('site/widgets.js')).get('/').expect(200);
+      expect(response.headers.link).toBe(
+        `<${bundle('main.css').url}>; rel=preload; as=style; integrity="${bundle('main.css').integrity}", ` +
+          `<${bundle('main.js').url}>; rel=preload; as=script; integrity="${bundle('main.js').integrity}"`,
+      );
+    });
+
+    test('a page that required nothing sends no Link header', async () => {
+      const response = await request(page((_req, res) => res.send('plain'))).get('/');
+      expect(response.headers.link).toBeUndefined();
+    });
+
+    async function informational(app: App, url = '/') {
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const { port } = server.address() as AddressInfo;
+      try {
+        return await new Promise<{ hints: string[]; events: string[]; body: string }>(
+          (resolve, reject) => {
+            const hints: string[] = [];
+            const events: string[] = [];
+            const req = http.get({ host: '127.0.0.1', port, path: url }, (res) => {
+              events.push(`${res.statusCode}`);
+              let body = '';
+              res.on('data', (chunk) => (body += chunk));
+              res.on('end', () => resolve({ hints, events, body }));
+            });
+            req.on('information', (info) => {
+              events.push(`${info.statusCode}`);
+              hints.push(String(info.headers.link));
+            });
+            req.on('error', reject);
+          },
+        );
+      } finally {
+        server.close();
+      }
+    }
+
+    test('with earlyHints, a handler that required assets sends a 103 before the page', async () => {
+      const hinted = await builtSite({ earlyHints: true });
+      const app = appWith(express, hinted);
+      app.get('/', (_req, res) => {
+        res.requireAssets('site/widgets.js');
+        res.requireAssets('vendor/lib.js');
+        setTimeout(() => res.send(res.locals.assetTags('js')), 150); // slow work
+      });
+      const { hints, events } = await informational(app);
+      expect(events).toEqual(['103', '200']);
+      expect(hints).toHaveLength(1);
+      expect(hints[0]).toMatch(
+        /main\.[0-9a-f]{12}\.css>; rel=preload; as=style.*main\.[0-9a-f]{12}\.js>; rel=preload; as=script/,
+      );
+    });
+
+    test('without earlyHints (the default), no 103 is sent', async () => {
+      const app = appWith(express, assets);
+      app.get('/', (_req, res) => {
+        res.requireAssets('site/widgets.js');
+        setTimeout(() => res.send('done'), 50);
+      });
+      const { events } = await informational(app);
+      expect(events).toEqual(['200']);
+    });
+
+    test('assets.needs() declares needs and hints before the handler runs', async () => {
+      const hinted = await builtSite({ earlyHints: true });
+      const app = appWith(express, hinted);
+      app.get('/editor', hinted.needs('admin/editor.js'), (_req, res) => {
+        setTimeout(() => res.send(res.locals.assetTags('js')), 150);
+      });
+      const { hints, events, body } = await informational(app, '/editor');
+      expect(events).toEqual(['103', '200']);
+      expect(hints[0]).toContain('admin.');
+      expect(body).toContain('admin.');
+      expect(() => hinted.needs('admin/editr.js')).toThrow(/admin\/editor\.js/);
+    });
+  });
+});
