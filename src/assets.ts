@@ -1,7 +1,9 @@
 import type { RequestHandler } from 'express';
+import type { Environment } from 'nunjucks';
 import { build } from './build';
 import type { Build } from './built';
 import { createMiddleware, createNeeds } from './middleware';
+import { addNunjucksTags } from './nunjucks';
 import { PageAssets } from './page';
 import { resolveOptions } from './options';
 import type { AssetOptions, ResolvedOptions } from './options';
@@ -65,6 +67,14 @@ export class AssetRegistry {
    */
   needs(...names: string[]): RequestHandler {
     return createNeeds(this, names);
+  }
+
+  /**
+   * Adds `{% requireAsset %}` and `{% assets %}` to a nunjucks environment; returns it.
+   * @example assets.nunjucks(nunjucks.configure('views', { express: app }));
+   */
+  nunjucks(env: Environment): Environment {
+    return addNunjucksTags(env);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AssetRegistry } from './assets';
 import type { Kind } from './options';
-import { PageAssets } from './page';
+import { currentPage, PageAssets } from './page';
 import { createFileServer } from './serve';
 
 declare global {
@@ -79,7 +79,7 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
     };
     res.locals.assetTags = (kind) => page.placeholder(kind);
     fillOnSend(res, page);
-    next();
+    currentPage.run(page, next);
   };
 }
 
@@ -100,13 +100,28 @@ function fillOnSend(res: Response, page: PageAssets): void {
   type Callback = (error: Error | null, html?: string) => void;
   const renderAny = render as (this: Response, ...args: unknown[]) => void;
   res.render = function renderWithAssets(this: Response, view: string, ...rest: unknown[]) {
-    const callback = rest.findLast((arg): arg is Callback => typeof arg === 'function');
-    if (!callback) return renderAny.call(this, view, ...rest);
-    const locals = rest[0] === callback ? {} : rest[0];
-    renderAny.call(this, view, locals, (error: Error | null, html?: string) =>
-      callback(error, error || html === undefined ? html : page.fill(html, nonceOf(res))),
-    );
+    const given = rest.findLast((arg): arg is Callback => typeof arg === 'function');
+    const locals = rest[0] === given ? {} : rest[0];
+    // Express's own default: send the page, or pass the error on.
+    const callback: Callback =
+      given ?? ((error, html) => (error ? res.req.next!(error) : res.send(html)));
+    renderAny.call(this, view, locals, (error: Error | null, html?: string) => {
+      if (error) callback(withAssetFacts(error, page));
+      else callback(null, page.fill(html ?? '', nonceOf(res)));
+    });
   } as Response['render'];
+}
+
+/** Gives a template engine's error about an unknown asset the facts of the original. */
+function withAssetFacts(error: Error, page: PageAssets): Error {
+  const missing = page.missing;
+  if (!missing || error === missing || !error.message.includes(missing.asset)) return error;
+  return Object.assign(error, {
+    code: missing.code,
+    asset: missing.asset,
+    suggestions: missing.suggestions,
+    cause: missing,
+  });
 }
 
 function nonceOf(res: Response): string | undefined {

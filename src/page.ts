@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Build } from './built';
+import { AssetMissingError } from './errors';
 import type { Kind } from './options';
 import type { Registry } from './registry';
 import { preloadLinks, tagsFor } from './tags';
@@ -13,6 +15,12 @@ const MARKS: Record<Kind, string> = { css: `${MARK}css`, js: `${MARK}js` };
 const KINDS = new Set<unknown>(['css', 'js']);
 
 /**
+ * The page of the request being handled, for template code that cannot see the response's
+ * locals (a macro imported without context, say). Set by the middleware for the whole request.
+ */
+export const currentPage = new AsyncLocalStorage<PageAssets>();
+
+/**
  * What one page (one response, one e-mail) needs: every requirement made while handling and
  * rendering it, expanded to dependencies. The handler API, the locals helpers and the template
  * tags all go through this one object.
@@ -20,6 +28,11 @@ const KINDS = new Set<unknown>(['css', 'js']);
 export class PageAssets {
   /** Every needed asset, dependencies included. */
   readonly needs = new Set<string>();
+  /**
+   * The last unknown name asked for. Template engines wrap errors into their own, and some drop
+   * the original; this lets the middleware give the wrapped error its `code` and suggestions.
+   */
+  missing?: AssetMissingError;
 
   constructor(
     private readonly registry: Registry,
@@ -39,6 +52,8 @@ export class PageAssets {
         throw new TypeError(`Asset names must be strings; argument ${i + 1} is ${describe(name)}`);
       }
       if (this.needs.has(name)) continue;
+      if (!this.registry.has(name))
+        throw (this.missing = new AssetMissingError(name, this.registry.suggest(name)));
       for (const asset of this.registry.closure(name)) this.needs.add(asset);
     }
   }
