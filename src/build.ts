@@ -5,8 +5,7 @@ import { concatenate } from './bundle';
 import { loadBuild } from './built';
 import type { Build } from './built';
 import { CompileCache } from './cache';
-import { compileScript } from './compile/javascript';
-import { compileStylesheet } from './compile/stylesheet';
+import { compileAsset } from './compile';
 import { compilerVersions } from './compile/tools';
 import type { Compiled, CompileSettings } from './compile/types';
 import { AssetBuildError, AssetConfigError, quote } from './errors';
@@ -17,6 +16,7 @@ import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedAsset, ResolvedOptions } from './options';
 import { compress, isCompressible, writeOnce } from './output';
 import type { Registry } from './registry';
+import { SourceFiles } from './sources';
 import { bytes, sizeTable } from './sizeTable';
 
 const debug = createDebug('asset-registry:build');
@@ -52,6 +52,12 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
   );
   const old = await readManifest(options.outDir);
   if (old && (await isUpToDate(old, fingerprint, options, sources))) {
+    // The budget is not part of the fingerprint: lowering it must not cost a rebuild, but
+    // it must still fail a startup whose bundles are over it.
+    for (const bundle of old.bundles) {
+      const members = bundle.members.map(({ asset, min }) => ({ name: asset, min }));
+      checkBudget(bundle.id, bundle.kind, bundle.sizes.brotli, members, options);
+    }
     debug('reusing the build in %s (%d ms)', options.outDir, Date.now() - started);
     return loadBuild(options.outDir, old, true);
   }
@@ -76,7 +82,7 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
     let result = await cache.get(key);
     if (!result) {
       debug('compiling %s', asset.name);
-      result = await compile(asset, file, data, settings, sources);
+      result = await compileAsset(asset, file, data, settings, sources);
       await cache.put(key, result);
     }
     compiled.set(asset.name, result);
@@ -92,7 +98,8 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
       const file = `${spec.group}.${contentHash(joined.code)}.${spec.kind}`;
       const body = Buffer.from(`${joined.code}\n${mapComment(spec.kind, `${file}.map`)}\n`);
       const twins = await compress(body);
-      checkBudget(spec.id, spec.kind, twins.br.length, members, options);
+      const sizes = members.map(({ name, code }) => ({ name, min: Buffer.byteLength(code) }));
+      checkBudget(spec.id, spec.kind, twins.br.length, sizes, options);
       const map = Buffer.from(JSON.stringify({ ...joined.map, file }));
       return { spec, file, body, twins, map };
     }),
@@ -169,50 +176,6 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
   return loadBuild(options.outDir, manifest, false);
 }
 
-function compile(
-  asset: ResolvedAsset,
-  file: string,
-  data: Buffer,
-  settings: CompileSettings,
-  sources: SourceFiles,
-): Promise<Compiled> {
-  const text = decode(asset.name, data);
-  return asset.kind === 'js'
-    ? compileScript(asset.name, text, settings)
-    : compileStylesheet(asset.name, file, text, settings, (other) => sources.read(other));
-}
-
-/** Sources must be UTF-8: a byte sequence that is not is named, not silently replaced. */
-function decode(name: string, data: Buffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(data);
-  } catch {
-    const before = data.subarray(0, firstInvalidUtf8(data)).toString('utf8');
-    const line = before.split('\n').length;
-    const column = before.length - before.lastIndexOf('\n');
-    throw new AssetBuildError('the file is not valid UTF-8', name, name, line, column);
-  }
-}
-
-function firstInvalidUtf8(data: Buffer): number {
-  let low = 0;
-  let high = data.length;
-  const valid = (end: number) => {
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(data.subarray(0, end), { stream: true });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (valid(middle)) low = middle;
-    else high = middle - 1;
-  }
-  return low;
-}
-
 async function isUpToDate(
   manifest: Manifest,
   fingerprint: string,
@@ -238,15 +201,15 @@ function checkBudget(
   id: string,
   kind: 'js' | 'css',
   brotli: number,
-  members: readonly { name: string; code: string }[],
+  members: readonly { name: string; min: number }[],
   options: ResolvedOptions,
 ): void {
   const budget = options.budget[kind];
   if (budget === undefined || brotli <= budget) return;
   const largest = [...members]
-    .sort((a, b) => b.code.length - a.code.length)
+    .sort((a, b) => b.min - a.min)
     .slice(0, 3)
-    .map((member) => `${member.name} (${bytes(Buffer.byteLength(member.code))} B minified)`);
+    .map((member) => `${member.name} (${bytes(member.min)} B minified)`);
   throw new AssetBuildError(
     `bundle ${quote(id)} is ${bytes(brotli)} B as brotli, over its budget of ${bytes(budget)} B ` +
       `by ${bytes(brotli - budget)} B; largest members: ${largest.join(', ')}`,
@@ -292,39 +255,4 @@ function mapComment(kind: 'js' | 'css', file: string): string {
 
 function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
-}
-
-/** Every file a build reads, read once and hashed once. */
-class SourceFiles {
-  private readonly data = new Map<string, Promise<Buffer | undefined>>();
-  private readonly sha = new Map<string, string>();
-  private readonly sizes = new Map<string, number>();
-
-  read(file: string): Promise<Buffer | undefined> {
-    let data = this.data.get(file);
-    if (!data) {
-      data = fs.readFile(file).then(
-        (bytes) => (this.sizes.set(file, bytes.length), bytes),
-        () => undefined,
-      );
-      this.data.set(file, data);
-    }
-    return data;
-  }
-
-  async hash(file: string): Promise<string | undefined> {
-    const data = await this.read(file);
-    if (!data) return undefined;
-    let hash = this.sha.get(file);
-    if (!hash) {
-      hash = sha256(data);
-      this.sha.set(file, hash);
-    }
-    return hash;
-  }
-
-  /** Bytes of a file already read, 0 for one that is not. */
-  size(file: string): number {
-    return this.sizes.get(file) ?? 0;
-  }
 }
