@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Environment } from 'nunjucks';
 import { build } from './build';
 import type { Build } from './built';
@@ -8,6 +8,10 @@ import { PageAssets } from './page';
 import { resolveOptions } from './options';
 import type { AssetOptions, ResolvedOptions } from './options';
 import { Registry } from './registry';
+import { DevelopmentBuilder } from './devBuild';
+import { DevelopmentPages } from './development';
+import { AssetError, errorMessage } from './errors';
+import { Watcher } from './watch';
 
 /**
  * The registry of an application: every asset, declared once, and the build made from them.
@@ -18,24 +22,87 @@ export class AssetRegistry {
   readonly options: ResolvedOptions;
   /** The assets, their dependencies and the bundles they form. */
   readonly registry: Registry;
+  /** Development mode's report and error pages; undefined in production. */
+  readonly development?: DevelopmentPages;
+  /** Where `defineAssets` was called (`file:line:column`), shown by the development error page. */
+  readonly definedAt?: string;
+  /**
+   * In development, the error of the last build (shown by the error page instead of the
+   * pages), or undefined when it succeeded.
+   */
+  failure?: AssetError;
   private last?: Build;
   private running?: Promise<Build>;
+  private again = false;
+  private developer?: DevelopmentBuilder;
+  private watcher?: Watcher;
+  private closed = false;
 
   constructor(options: AssetOptions) {
     this.options = resolveOptions(options);
     this.registry = new Registry(this.options.assets);
+    this.definedAt = callerOutsideLibrary(new Error().stack);
+    if (this.options.mode === 'development') this.development = new DevelopmentPages(this);
   }
 
   /**
    * Builds the bundles, or reuses the build in `outDir` when no input changed. Throws
    * `AssetConfigError` or `AssetBuildError`; after a failure the last good build keeps serving.
    * Calls made while a build runs share it.
+   *
+   * In development it compiles one file per asset and watches them; a build error does not
+   * throw but is kept in {@link failure} for the error page, until a save fixes it.
    */
   build(): Promise<Build> {
-    this.running ??= build(this.registry, this.options)
+    if (this.running) {
+      this.again = this.options.mode === 'development';
+      return this.running;
+    }
+    const run =
+      this.options.mode === 'development'
+        ? this.buildForDevelopment()
+        : build(this.registry, this.options);
+    this.running = run
       .then((result) => (this.last = result))
-      .finally(() => (this.running = undefined));
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.closed) {
+          this.again = false;
+          void this.build();
+        }
+      });
     return this.running;
+  }
+
+  /** Stops watching files (development mode), so servers and tests exit cleanly. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private async buildForDevelopment(): Promise<Build> {
+    this.developer ??= new DevelopmentBuilder(this.registry, this.options);
+    let result = this.last;
+    try {
+      result = await this.developer.build();
+      this.failure = undefined;
+    } catch (error) {
+      if (!(error instanceof AssetError)) throw error;
+      this.failure = error;
+      this.options.log(`asset-registry: ${error.message}`);
+    }
+    if (!this.closed) {
+      this.watcher ??= new Watcher(() => {
+        // A rebuild's asset errors land in `failure`; anything else is logged, never thrown at
+        // a file watcher's event loop, so the server keeps running.
+        this.build().catch((error: unknown) =>
+          this.options.log(`asset-registry: ${errorMessage(error)}`),
+        );
+      });
+      await this.watcher.watch(this.developer.watchList());
+    }
+    return result ?? emptyBuild();
   }
 
   /** The last good build. Throws when `build()` has not finished yet. */
@@ -70,6 +137,24 @@ export class AssetRegistry {
   }
 
   /**
+   * An error-handling middleware for after the routes: in development it shows an asset error
+   * (an unknown name required by a handler, say) as the error page, with the names it may have
+   * meant; anything else, and everything in production, goes on to the next error handler.
+   * @example app.use(assets.errorHandler());
+   */
+  errorHandler(): ErrorRequestHandler {
+    const development = this.development;
+    return function assetErrorPage(
+      error: unknown,
+      req: Request,
+      res: Response,
+      next: NextFunction,
+    ) {
+      if (!development?.showError(error, req, res)) next(error);
+    };
+  }
+
+  /**
    * Adds `{% requireAsset %}` and `{% assets %}` to a nunjucks environment; returns it.
    * @example assets.nunjucks(nunjucks.configure('views', { express: app }));
    */
@@ -99,4 +184,30 @@ export class AssetRegistry {
  */
 export function defineAssets(options: AssetOptions): AssetRegistry {
   return new AssetRegistry(options);
+}
+
+/** The first stack frame outside this library: the line of the app that called defineAssets. */
+function callerOutsideLibrary(stack: string | undefined): string | undefined {
+  const frames = (stack ?? '').split('\n').slice(1);
+  const here = __dirname;
+  const frame = frames.find((line) => !line.includes(here) && /\(?(\/|[A-Za-z]:\\)/.test(line));
+  return frame?.match(/\(?((?:\/|[A-Za-z]:\\)[^()]+:\d+:\d+)\)?\s*$/)?.[1];
+}
+
+function emptyBuild(): Build {
+  return Object.freeze<Build>({
+    manifest: {
+      version: 1 as const,
+      fingerprint: '',
+      inputHash: '',
+      bundles: [],
+      copies: {},
+      inputs: {},
+      files: [],
+      previous: [],
+    },
+    bundles: [],
+    files: new Map(),
+    reused: false,
+  });
 }

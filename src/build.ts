@@ -4,7 +4,7 @@ import createDebug from 'debug';
 import { concatenate } from './bundle';
 import { loadBuild } from './built';
 import type { Build } from './built';
-import { CompileCache } from './cache';
+import { CompileCache, compileKey } from './cache';
 import { compileAsset } from './compile';
 import { compilerVersions } from './compile/tools';
 import type { Compiled, CompileSettings } from './compile/types';
@@ -77,7 +77,7 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
     const file = files.get(asset.name)!;
     const data = await sources.read(file);
     if (!data) throw new AssetConfigError(`Asset ${quote(asset.name)} has no file`, asset.name);
-    const key = `${fingerprint}:${asset.name}:${await sources.hash(file)}`;
+    const key = compileKey(fingerprint, asset.name, await sources.hash(file));
     cacheKeys.push(key);
     let result = await cache.get(key);
     if (!result) {
@@ -244,7 +244,9 @@ async function pruneCache(
   const entries = await fs.readdir(folder).catch(() => [] as string[]);
   await Promise.all(
     entries
-      .filter((entry) => !keep.has(entry))
+      // Another process building into the same outDir may be writing an entry right now:
+      // its temporary file is not ours to remove.
+      .filter((entry) => entry.endsWith('.json') && !keep.has(entry))
       .map((entry) => fs.rm(path.join(folder, entry), { force: true })),
   );
 }

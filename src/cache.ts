@@ -12,6 +12,11 @@ interface Entry {
   copies: { from: string; name: string }[];
 }
 
+/** The cache key of one asset's compiled output: the build's fingerprint, its name, its bytes. */
+export function compileKey(fingerprint: string, name: string, hash: string | undefined): string {
+  return `${fingerprint}:${name}:${hash}`;
+}
+
 /**
  * Compiled assets on disk, keyed by everything that makes the output (the asset's bytes, the
  * settings, the compiler versions), each entry checked against the files it was made from.

@@ -63,3 +63,8 @@ export class AssetBuildError extends AssetError {
 export function quote(name: string): string {
   return JSON.stringify(name);
 }
+
+/** The message of anything thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,7 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AssetRegistry } from './assets';
 import type { Kind } from './options';
-import { currentPage, PageAssets } from './page';
+import type { DevelopmentPages } from './development';
+import { currentPage, nonceOf, PageAssets } from './page';
 import { createFileServer } from './serve';
 
 declare global {
@@ -44,9 +45,11 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
       )
     : undefined;
   const currentBuild = () => assets.current;
+  const development = assets.development;
 
   return function assetRegistryMiddleware(req: Request, res: Response, next: NextFunction) {
-    if (serve?.(req, res)) return;
+    if (development?.report(req, res, next) || serve?.(req, res)) return;
+    if (development?.failed(req, res, next)) return;
     if (!assets.built) {
       next(new Error('The assets are not built yet: await assets.build() before serving pages'));
       return;
@@ -78,7 +81,8 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
       return '';
     };
     res.locals.assetTags = (kind) => page.placeholder(kind);
-    fillOnSend(res, page);
+    fillOnSend(res, page, development);
+    development?.record(req, res, page);
     currentPage.run(page, next);
   };
 }
@@ -87,7 +91,7 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
  * Fills the tags in after the page is complete: a layout's `<head>` is written before a child
  * block or a partial requires its assets, so the tags are only known at the end of the render.
  */
-function fillOnSend(res: Response, page: PageAssets): void {
+function fillOnSend(res: Response, page: PageAssets, development?: DevelopmentPages): void {
   const send = res.send;
   const render = res.render;
   res.send = function sendWithAssets(this: Response, body?: unknown) {
@@ -102,9 +106,14 @@ function fillOnSend(res: Response, page: PageAssets): void {
   res.render = function renderWithAssets(this: Response, view: string, ...rest: unknown[]) {
     const given = rest.findLast((arg): arg is Callback => typeof arg === 'function');
     const locals = rest[0] === given ? {} : rest[0];
-    // Express's own default: send the page, or pass the error on.
+    // Express's own default: send the page, or pass the error on (in development, an asset
+    // error shows the error page).
     const callback: Callback =
-      given ?? ((error, html) => (error ? res.req.next!(error) : res.send(html)));
+      given ??
+      ((error, html) => {
+        if (!error) res.send(html);
+        else if (!development?.showError(error, res.req, res)) res.req.next!(error);
+      });
     renderAny.call(this, view, locals, (error: Error | null, html?: string) => {
       if (error) callback(withAssetFacts(error, page));
       else callback(null, page.fill(html ?? '', nonceOf(res)));
@@ -122,11 +131,6 @@ function withAssetFacts(error: Error, page: PageAssets): Error {
     suggestions: missing.suggestions,
     cause: missing,
   });
-}
-
-function nonceOf(res: Response): string | undefined {
-  const nonce: unknown = res.locals.cspNonce;
-  return typeof nonce === 'string' && nonce ? nonce : undefined;
 }
 
 /**

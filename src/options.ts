@@ -146,6 +146,7 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
     throw new TypeError('Option "budget" must be an object like { js: 120000, css: 40000 }');
   }
   for (const [kind, bytes] of Object.entries(budget)) {
+    if (bytes === undefined) continue; // `{ js: undefined }` is what the type allows for "none"
     if ((kind !== 'js' && kind !== 'css') || !(Number.isFinite(bytes) && bytes > 0)) {
       throw new TypeError(`Option "budget.${kind}" must be a positive number of bytes (js, css)`);
     }
@@ -163,7 +164,9 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
     publicPath: publicPath.endsWith('/') ? publicPath : `${publicPath}/`,
     mode,
     keepVersions,
-    budget: Object.freeze({ ...budget }),
+    budget: Object.freeze(
+      Object.fromEntries(Object.entries(budget).filter(([, bytes]) => bytes !== undefined)),
+    ),
     log: logger === false ? () => {} : logger,
     serve: booleanOption(options, 'serve', true),
     earlyHints: booleanOption(options, 'earlyHints', false),
@@ -174,24 +177,25 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
 }
 
 function resolveEntry(entry: AssetEntry, index: number): ResolvedAsset {
-  const at = `Option "assets[${index}]"`;
+  const at = (field = '') => `Option "assets[${index}]${field}"`;
   const spec = typeof entry === 'string' ? { path: entry } : entry;
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    throw new TypeError(`${at} must be a name or { path, deps, bundle }`);
+    throw new TypeError(`${at()} must be a name or { path, deps, bundle }`);
   }
   for (const key of Object.keys(spec)) {
     if (key !== 'path' && key !== 'deps' && key !== 'bundle') {
-      throw new TypeError(`${at} has an unknown key ${JSON.stringify(key)}`);
+      throw new TypeError(`${at()} has an unknown key ${JSON.stringify(key)}`);
     }
   }
-  if (!isNonEmptyString(spec.path)) throw new TypeError(`${at}.path must be a non-empty string`);
+  if (!isNonEmptyString(spec.path))
+    throw new TypeError(`${at('.path')} must be a non-empty string`);
   const deps = spec.deps ?? [];
   if (!Array.isArray(deps) || !deps.every(isNonEmptyString)) {
-    throw new TypeError(`${at}.deps must be a list of asset names`);
+    throw new TypeError(`${at('.deps')} must be a list of asset names`);
   }
   const bundle = spec.bundle ?? 'main';
   if (typeof bundle !== 'string' || !/^[A-Za-z0-9_-]+$/.test(bundle)) {
-    throw new TypeError(`${at}.bundle must be a name of letters, digits, "_" or "-"`);
+    throw new TypeError(`${at('.bundle')} must be a name of letters, digits, "_" or "-"`);
   }
   return Object.freeze({
     name: spec.path,

@@ -22,10 +22,14 @@ export async function writeAtomically(file: string, data: string | Buffer): Prom
   }
 }
 
-/** Writes a content-addressed file unless a file of that name is already there. */
+/**
+ * Writes a file unless it already holds exactly these bytes, so an unchanged file keeps its
+ * mtime. Bytes, not only sizes, are compared: a source map keeps its bundle's name when only
+ * comments changed, yet its contents differ.
+ */
 export async function writeOnce(file: string, data: Buffer): Promise<void> {
   const existing = await fs.stat(file).catch(() => undefined);
-  if (existing?.size === data.length) return;
+  if (existing?.size === data.length && (await fs.readFile(file)).equals(data)) return;
   await writeAtomically(file, data);
 }
 

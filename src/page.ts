@@ -92,3 +92,9 @@ function describe(value: unknown): string {
     ? `an ${Array.isArray(value) ? 'array' : 'object'}`
     : `the ${typeof value} ${String(value)}`;
 }
+
+/** The CSP nonce the app set for this response, if any. */
+export function nonceOf(res: { locals: Record<string, unknown> }): string | undefined {
+  const nonce = res.locals.cspNonce;
+  return typeof nonce === 'string' && nonce ? nonce : undefined;
+}

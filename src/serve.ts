@@ -33,6 +33,9 @@ export function createFileServer(
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const prefix = new URL(publicPath, 'http://localhost').pathname;
   const cacheControl = immutable ? IMMUTABLE : REVALIDATE;
+  // Tags for another origin carry `crossorigin`, and fonts are always fetched with CORS: without
+  // this header a browser refuses what the CDN pulled from here.
+  const cors = /^https?:\/\//.test(publicPath) ? { 'Access-Control-Allow-Origin': '*' } : {};
   const variants = new WeakMap<ServedFile, Map<string, Variant>>();
   const encodings = new BoundedCache<string>(256);
 
@@ -45,9 +48,15 @@ export function createFileServer(
         ['br', file.br],
         ['gzip', file.gzip],
       ] as const) {
-        if (!body) continue;
+        // A tiny file's twin can outweigh it (gzip adds 18 bytes of framing): send the smaller.
+        if (!body || (name !== 'identity' && body.length >= file.body.length)) continue;
         const etag = name === 'identity' ? file.etag : `${file.etag.slice(0, -1)}-${name}"`;
-        const notModified = { 'Cache-Control': cacheControl, ETag: etag, Vary: 'Accept-Encoding' };
+        const notModified: OutgoingHttpHeaders = {
+          'Cache-Control': cacheControl,
+          ETag: etag,
+          Vary: 'Accept-Encoding',
+          ...cors,
+        };
         const headers: OutgoingHttpHeaders = {
           ...notModified,
           'Content-Type': file.type,

@@ -8,13 +8,19 @@ export function sizeTable(manifest: Manifest): string {
     String(bundle.members.length),
     ...[bundle.sizes.source, bundle.sizes.min, bundle.sizes.gzip, bundle.sizes.brotli].map(bytes),
   ]);
+  return columns(header, rows);
+}
+
+/** Rows of cells as aligned text: the first column left-aligned, the others (numbers) right. */
+export function columns(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, i) =>
     Math.max(title.length, ...rows.map((row) => row[i].length)),
   );
-  const line = (cells: string[]) =>
+  const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-      .join('  ');
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 

@@ -19,13 +19,18 @@ export async function compileStylesheet(
   read: (file: string) => Promise<Buffer | undefined>,
 ): Promise<Compiled> {
   const { roots } = settings;
+  // Without the flag, less ends the CSS with a sourceMappingURL to a map it never writes.
+  const sourceMap: Less.SourceMapOption & { disableSourcemapAnnotation: boolean } = {
+    outputSourceFiles: true,
+    disableSourcemapAnnotation: true,
+  };
   const output = await less()
     .render(source, {
       filename: file,
       paths: [...roots],
       rewriteUrls: 'all',
       javascriptEnabled: false,
-      sourceMap: { outputSourceFiles: true },
+      sourceMap,
     })
     .catch((error: Less.RenderError & { filename?: string }) => {
       const where = error.filename ? path.resolve(error.filename) : file;
@@ -34,28 +39,32 @@ export async function compileStylesheet(
       throw new AssetBuildError(error.message, name, displayName(where, roots), line, column);
     });
   // less names sources relative to the entry file's folder, or absolute: make them all absolute.
-  const lessMap = JSON.parse(output.map) as SourceMap;
+  const lessMap = (
+    output.map ? JSON.parse(output.map) : { version: 3, sources: [], names: [], mappings: '' }
+  ) as SourceMap;
   lessMap.sources = lessMap.sources.map((source) => path.resolve(path.dirname(file), source));
   const trace = new TraceMap(lessMap as ConstructorParameters<typeof TraceMap>[0]);
+  const origin = (offset: number) => {
+    const before = output.css.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n') - 1;
+    const original = originalPositionFor(trace, { line, column });
+    return original.source
+      ? {
+          file: displayName(original.source, roots),
+          line: original.line,
+          column: original.column + 1,
+        }
+      : { file: name };
+  };
+  checkImports(name, output.css, origin);
   const rewritten = await rewriteUrls(output.css, {
     asset: name,
     baseDir: path.dirname(file),
     roots,
     urlPrefix: settings.urlPrefix,
     read,
-    origin(offset) {
-      const before = output.css.slice(0, offset);
-      const line = before.split('\n').length;
-      const column = offset - before.lastIndexOf('\n') - 1;
-      const original = originalPositionFor(trace, { line, column });
-      return original.source
-        ? {
-            file: displayName(original.source, roots),
-            line: original.line,
-            column: original.column + 1,
-          }
-        : { file: name };
-    },
+    origin,
   });
   const inputs = [
     ...output.imports.map((imported) => path.resolve(imported)),
@@ -86,6 +95,32 @@ export async function compileStylesheet(
     inputs,
     copies: rewritten.copies,
   };
+}
+
+/** An `@import` that less left in the CSS (at a line start, as less writes it), of a relative URL. */
+const LOCAL_IMPORT = /^@import\s+(?:url\(\s*["']?|["'])(?![a-z][a-z0-9+.-]*:|\/)([^"')\s;]+)/gim;
+
+/**
+ * less inlines LESS imports but leaves `@import "reset.css"` to the browser, which would fetch
+ * it relative to the bundle's URL (where it is not) and, past the bundle's first rule, ignore
+ * it: one file per page means the CSS must be inlined or registered.
+ */
+function checkImports(
+  name: string,
+  css: string,
+  origin: (offset: number) => { file: string; line?: number; column?: number },
+): void {
+  for (const match of css.matchAll(LOCAL_IMPORT)) {
+    const where = origin(match.index);
+    throw new AssetBuildError(
+      `@import of the CSS file ${JSON.stringify(match[1])} would be left to the browser: ` +
+        `write @import (less) ${JSON.stringify(match[1])} to inline it, or register it as an asset`,
+      name,
+      where.file,
+      where.line,
+      where.column,
+    );
+  }
 }
 
 /** Source names relative to the load path: no absolute path may reach the output. */

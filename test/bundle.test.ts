@@ -1,0 +1,130 @@
+import vm from 'node:vm';
+import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
+import { concatenate } from '../src/bundle';
+import type { Member } from '../src/bundle';
+import { compileScript } from '../src/compile/javascript';
+import type { CompileSettings } from '../src/compile/types';
+
+const settings: CompileSettings = { minify: true, roots: ['/srv/assets'], urlPrefix: '' };
+
+async function compiled(name: string, source: string): Promise<Member> {
+  return { name, ...(await compileScript(name, source, settings)) };
+}
+
+function run(code: string): Record<string, unknown> {
+  const context = vm.createContext({});
+  vm.runInContext(code, context);
+  return context;
+}
+
+describe('concatenate', () => {
+  describe('scripts', () => {
+    test('a member without a final ";" cannot run into a next member starting with "("', () => {
+      const { code } = concatenate(
+        'js',
+        [
+          { name: 'a.js', code: 'var log = []\nlog.push("a")' },
+          { name: 'b.js', code: '(function () { log.push("b") })()' },
+        ],
+        'main.js',
+      );
+      expect(run(code).log).toEqual(['a', 'b']);
+    });
+
+    test('nor into a member starting with "[" or a template literal', () => {
+      const { code } = concatenate(
+        'js',
+        [
+          { name: 'a.js', code: 'var log = []\nvar f = function () { return log }' },
+          { name: 'b.js', code: '[1, 2].forEach(function (n) { log.push(n) })' },
+          { name: 'c.js', code: '`template`.length' },
+        ],
+        'main.js',
+      );
+      expect(run(code).log).toEqual([1, 2]);
+    });
+
+    test('nor through a comment that ends a member', async () => {
+      const members = [
+        await compiled('a.js', 'var log = ["a"]\n//@license MIT'),
+        await compiled('b.js', '(function () { log.push("b") })()'),
+      ];
+      expect(run(concatenate('js', members, 'main.js').code).log).toEqual(['a', 'b']);
+    });
+
+    test('each member starts on a line of its own, so maps can be placed by line', () => {
+      const { code } = concatenate(
+        'js',
+        [
+          { name: 'a.js', code: 'a();\n' },
+          { name: 'b.js', code: 'b()' },
+        ],
+        'main.js',
+      );
+      expect(code).toBe('a();\nb();');
+    });
+
+    test('strict and sloppy members keep their own meaning, in either order', async () => {
+      const members = [
+        await compiled('sloppy-first.js', 'var log = []; with ({ x: 1 }) { early = x; }'),
+        await compiled('strict.js', '"use strict";\nfunction helper() { return "h"; }'),
+        await compiled('sloppy.js', 'with ({ y: 2 }) { late = y + helper(); }'),
+      ];
+      const context = run(concatenate('js', members, 'main.js').code);
+      expect(context).toMatchObject({ early: 1, late: '2h' });
+    });
+  });
+
+  test('the map places each member at the line where it starts', async () => {
+    const a = await compiled('a.js', 'var a = 1;\nconsole.log("a-marker");\n');
+    const b = await compiled('b.js', '\n\n\nconsole.log("b-marker");\n');
+    const { code, map } = concatenate('js', [a, b], 'main.js');
+    expect(map.file).toBe('main.js');
+    expect(map.sources).toEqual(['a.js', 'b.js']);
+    expect(map.sourcesContent).toEqual([
+      'var a = 1;\nconsole.log("a-marker");\n',
+      '\n\n\nconsole.log("b-marker");\n',
+    ]);
+    const trace = new TraceMap(map as never);
+    const lines = code.split('\n');
+    for (const [marker, source, line] of [
+      ['a-marker', 'a.js', 2],
+      ['b-marker', 'b.js', 4],
+    ] as const) {
+      const at = lines.findIndex((text) => text.includes(marker));
+      const column = lines[at].indexOf('console.log("' + marker);
+      expect(originalPositionFor(trace, { line: at + 1, column })).toMatchObject({ source, line });
+    }
+  });
+
+  test('a member without a map still takes its lines', async () => {
+    const b = await compiled('b.js', 'console.log("b-marker");');
+    const { code, map } = concatenate(
+      'js',
+      [{ name: 'a.js', code: 'one();\ntwo();\nthree();' }, b],
+      'main.js',
+    );
+    expect(map.sources).toEqual(['b.js']);
+    const column = code.split('\n')[3].indexOf('console');
+    expect(originalPositionFor(new TraceMap(map as never), { line: 4, column })).toMatchObject({
+      source: 'b.js',
+      line: 1,
+    });
+  });
+
+  test('stylesheets are joined by line, without ";"', () => {
+    const { code } = concatenate(
+      'css',
+      [
+        { name: 'a.css', code: 'a{color:red}' },
+        { name: 'b.less', code: 'b{color:blue}\n' },
+      ],
+      'main.css',
+    );
+    expect(code).toBe('a{color:red}\nb{color:blue}');
+  });
+
+  test('no members, no code', () => {
+    expect(concatenate('js', [], 'main.js').code).toBe('');
+  });
+});
