@@ -93,7 +93,10 @@ describe('development mode', () => {
     expect(css.text).toMatch(/body \{\n\s+color: #111111;/);
     expect(css.text).toContain('sourceMappingURL=base.less.css.map');
     const map = await request(app).get('/assets/dev/site/base.less.css.map').expect(200);
-    expect(JSON.parse(map.text).sources.sort()).toEqual(['site/base.less', 'site/partials/colors.less']);
+    expect(JSON.parse(map.text).sources.sort()).toEqual([
+      'site/base.less',
+      'site/partials/colors.less',
+    ]);
     const [, font] = css.text.match(/url\("(\/assets\/dot\.[0-9a-f]{12}\.svg)"\)/) ?? [];
     expect(font).toBeDefined();
     await request(app).get(font).expect(200);
