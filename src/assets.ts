@@ -8,10 +8,10 @@ import { PageAssets } from './page';
 import { resolveOptions } from './options';
 import type { AssetOptions, ResolvedOptions } from './options';
 import { Registry } from './registry';
-import { DevelopmentBuilder } from './devBuild';
-import { DevelopmentPages } from './development';
+import type { DevelopmentBuilder } from './devBuild';
+import type { DevelopmentPages } from './development';
 import { AssetError, errorMessage } from './errors';
-import { Watcher } from './watch';
+import type { Watcher } from './watch';
 
 /**
  * The registry of an application: every asset, declared once, and the build made from them.
@@ -42,7 +42,9 @@ export class AssetRegistry {
     this.options = resolveOptions(options);
     this.registry = new Registry(this.options.assets);
     this.definedAt = callerOutsideLibrary(new Error().stack);
-    if (this.options.mode === 'development') this.development = new DevelopmentPages(this);
+    if (this.options.mode === 'development') {
+      this.development = new (developmentModules().DevelopmentPages)(this);
+    }
   }
 
   /**
@@ -82,6 +84,7 @@ export class AssetRegistry {
   }
 
   private async buildForDevelopment(): Promise<Build> {
+    const { DevelopmentBuilder, Watcher } = developmentModules();
     this.developer ??= new DevelopmentBuilder(this.registry, this.options);
     let result = this.last;
     try {
@@ -184,6 +187,22 @@ export class AssetRegistry {
  */
 export function defineAssets(options: AssetOptions): AssetRegistry {
   return new AssetRegistry(options);
+}
+
+/**
+ * Development mode's modules load only in development: a production server never loads the
+ * file watcher or the error and report pages' template engine.
+ */
+function developmentModules() {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
+  return {
+    DevelopmentBuilder: (require('./devBuild') as { DevelopmentBuilder: typeof DevelopmentBuilder })
+      .DevelopmentBuilder,
+    DevelopmentPages: (require('./development') as { DevelopmentPages: typeof DevelopmentPages })
+      .DevelopmentPages,
+    Watcher: (require('./watch') as { Watcher: typeof Watcher }).Watcher,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 /** The first stack frame outside this library: the line of the app that called defineAssets. */

@@ -117,7 +117,13 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
       );
     }
   }
-  const sizeOf = (asset: ResolvedAsset) => sources.size(files.get(asset.name)!);
+  // A member's source bytes: its file and the LESS partials it imports, not its url() files.
+  const sizeOf = (asset: ResolvedAsset) => {
+    const { inputs, copies } = compiled.get(asset.name)!;
+    const referenced = new Set(copies.map((copy) => copy.from));
+    const imports = inputs.filter((input) => !referenced.has(input));
+    return sum([files.get(asset.name)!, ...imports].map((file) => sources.size(file)));
+  };
   const bundles: ManifestBundle[] = [];
   for (const { spec, file, body, twins, map } of made) {
     await writeOnce(path.join(options.outDir, file), body);

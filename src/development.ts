@@ -47,7 +47,7 @@ export class DevelopmentPages {
     const assetError = assetErrorOf(error);
     if (!assetError || res.headersSent || !req.accepts('html')) return false;
     res.status(500).type('html').set('Cache-Control', 'no-store');
-    res.end(renderErrorPage(assetError, this.assets, nonceOf(res)));
+    res.end(renderErrorPage(assetError, this.assets, nonceOf(res), templateLocation(error)));
     return true;
   }
 
@@ -66,6 +66,15 @@ export class DevelopmentPages {
       for (const name of page.needs) needs.add(name);
     });
   }
+}
+
+/** Where a template engine said its error happened: nunjucks writes `(file) [Line 5, Column 6]`. */
+function templateLocation(
+  error: unknown,
+): { file: string; line: number; column: number } | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const match = /\(([^()\n]+)\)\s*\[Line (\d+), Column (\d+)\]/.exec(message);
+  return match ? { file: match[1], line: Number(match[2]), column: Number(match[3]) } : undefined;
 }
 
 /** The asset error behind an error, also when a template engine wrapped it. */

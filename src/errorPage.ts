@@ -21,7 +21,13 @@ export function renderView(name: string, context: Record<string, unknown>): stri
  * The development error page: the file, line and column, the compiler's message, the source
  * lines around the error, and for an unknown asset the names it may have meant.
  */
-export function renderErrorPage(error: AssetError, assets: AssetRegistry, nonce?: string): string {
+export function renderErrorPage(
+  error: AssetError,
+  assets: AssetRegistry,
+  nonce?: string,
+  /** The template position of an error raised while rendering, when the error has none. */
+  template?: { file: string; line: number; column: number },
+): string {
   const facts = error as AssetError & {
     file?: string;
     line?: number;
@@ -30,19 +36,26 @@ export function renderErrorPage(error: AssetError, assets: AssetRegistry, nonce?
     asset?: string;
     suggestions?: readonly string[];
   };
-  const location = facts.file
-    ? `${facts.file}${facts.line ? `:${facts.line}${facts.column ? `:${facts.column}` : ''}` : ''}`
-    : undefined;
+  // Where to point: the file the error names, else the template that raised it.
+  const where = facts.file
+    ? {
+        shown: facts.file,
+        file: resolveDisplayName(facts.file, assets.options.roots),
+        line: facts.line,
+        column: facts.column,
+      }
+    : template && {
+        shown: path.relative(process.cwd(), template.file).split(path.sep).join('/'),
+        ...template,
+      };
+  const position = where?.line ? `:${where.line}${where.column ? `:${where.column}` : ''}` : '';
   return renderView('error.njk', {
     error,
     title: facts.reason ?? error.message,
-    location,
-    excerpt:
-      facts.file && facts.line
-        ? excerptOf(resolveDisplayName(facts.file, assets.options.roots), facts.line)
-        : undefined,
-    column: facts.column,
-    caret: ' '.repeat(Math.max(0, (facts.column ?? 1) - 1)),
+    location: where && `${where.shown}${position}`,
+    excerpt: where?.line ? excerptOf(where.file, where.line) : undefined,
+    column: where?.column,
+    caret: ' '.repeat(Math.max(0, (where?.column ?? 1) - 1)),
     suggestions: facts.suggestions ?? [],
     definedAt: assets.definedAt,
     nonce,

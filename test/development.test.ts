@@ -184,6 +184,9 @@ describe('development mode', () => {
       .set('Accept', 'text/html')
       .expect(500);
     expect(fromTemplate.text).toMatch(/Did you mean <code>site\/widgets\.js<\/code>/);
+    // The page points at the template line that asked for the name.
+    expect(fromTemplate.text).toMatch(/<code>[^<]*missing\.njk:2:\d+<\/code>/);
+    expect(fromTemplate.text).toContain('{% requireAsset &quot;site/widget.js&quot; %}');
   });
 
   test('the error page escapes what it shows', async () => {

@@ -190,6 +190,20 @@ describe('real libraries: jquery 3, lodash 4 and bootstrap 3 from node_modules',
       );
     });
 
+    test("a member's source bytes count the LESS partials it imports, not its fonts", () => {
+      const bundle = bundleOf(build, 'main.css');
+      const partials = fs
+        .readdirSync(path.join(NODE_MODULES, 'bootstrap', 'less'), { recursive: true })
+        .filter((name) => String(name).endsWith('.less'))
+        .map(
+          (name) => fs.statSync(path.join(NODE_MODULES, 'bootstrap', 'less', String(name))).size,
+        );
+      const bootstrapLess = partials.reduce((total, size) => total + size, 0);
+      // bootstrap.less imports all but a theme file or two: most of its folder's bytes.
+      expect(bundle.sizes.source).toBeGreaterThan(bootstrapLess * 0.8);
+      expect(bundle.sizes.source).toBeLessThan(bootstrapLess * 1.5);
+    });
+
     test('the glyphicon fonts are copied, and the url()s point at the copies', () => {
       const fonts = path.join(NODE_MODULES, 'bootstrap', 'fonts');
       const copies = Object.entries(build.manifest.copies);
