@@ -14,6 +14,7 @@ import { displayName, locate, resolveDisplayName } from './loadPath';
 import { readManifest, rotate, writeManifest } from './manifest';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedAsset, ResolvedOptions } from './options';
+import { makeDictionaryBodies, olderVersions } from './dictionaries';
 import { compress, isCompressible, writeOnce } from './output';
 import type { Registry } from './registry';
 import { SourceFiles } from './sources';
@@ -162,8 +163,22 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
     const hash = await sources.hash(file);
     if (hash) inputs[displayName(file, options.roots)] = hash;
   }
+  const bundleFiles = [...new Set(written)].sort();
+  const { previous, remove } = rotate(old, bundleFiles, options.keepVersions);
+  // Returning visitors hold an older version: give them the new one compressed against it.
+  for (const [i, bundle] of bundles.entries()) {
+    const older = olderVersions(bundle.group, bundle.kind, bundle.file, previous);
+    if (!older.length) continue;
+    bundle.dictionaries = await makeDictionaryBodies(
+      options.outDir,
+      bundle.file,
+      made[i].body,
+      older,
+      writeOnce,
+    );
+    written.push(...bundle.dictionaries.map((entry) => entry.file));
+  }
   const fileList = [...new Set(written)].sort();
-  const { previous, remove } = rotate(old, fileList, options.keepVersions);
   const manifest: Manifest = {
     version: 1,
     fingerprint,

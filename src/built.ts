@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256 } from './hash';
+import type { DictionaryEntry } from './dictionaries';
 import type { Manifest, ManifestBundle } from './manifest';
 import { contentTypeOf } from './output';
 
@@ -12,6 +13,11 @@ export interface ServedFile {
   readonly type: string;
   /** Strong ETag of `body`; the encodings add a suffix, as each is a different representation. */
   readonly etag: string;
+  /**
+   * For a bundle: its body compressed against each older version still kept (`dcz`), by the
+   * older version's SHA-256 in base64, as a request's `Available-Dictionary` names it.
+   */
+  readonly dictionaries?: ReadonlyMap<string, Buffer>;
 }
 
 /** A finished build, frozen: all that a request reads. */
@@ -25,7 +31,8 @@ export interface Build {
   readonly reused: boolean;
 }
 
-const TWINS = ['.br', '.gz'];
+/** Other encodings of a file, stored next to it and served as that file. */
+const TWINS = ['.br', '.gz', '.dcz'];
 
 /** Reads the files of a manifest (and of the older builds it keeps) into memory. */
 export async function loadBuild(
@@ -37,6 +44,7 @@ export async function loadBuild(
     (name) => !TWINS.includes(path.extname(name)),
   );
   const files = new Map<string, ServedFile>();
+  const dczOf = new Map(manifest.bundles.map((bundle) => [bundle.file, bundle.dictionaries ?? []]));
   const listed = new Set([...manifest.files, ...manifest.previous.flat()]);
   await Promise.all(
     [...new Set(names)].map(async (name) => {
@@ -49,7 +57,11 @@ export async function loadBuild(
       ]);
       if (!body) return; // an older build's file removed by hand: not servable, not fatal
       const etag = `"${sha256(body).slice(0, 32)}"`;
-      files.set(name, Object.freeze({ body, br, gzip, type: contentTypeOf(name), etag }));
+      const dictionaries = await readDictionaries(outDir, dczOf.get(name));
+      files.set(
+        name,
+        Object.freeze({ body, br, gzip, type: contentTypeOf(name), etag, dictionaries }),
+      );
     }),
   );
   for (const bundle of manifest.bundles) {
@@ -57,4 +69,17 @@ export async function loadBuild(
       throw new Error(`Bundle file ${bundle.file} is missing from ${outDir}`);
   }
   return Object.freeze({ manifest, bundles: Object.freeze(manifest.bundles), files, reused });
+}
+
+async function readDictionaries(
+  outDir: string,
+  entries: readonly DictionaryEntry[] | undefined,
+): Promise<ReadonlyMap<string, Buffer> | undefined> {
+  if (!entries?.length) return undefined;
+  const bodies = new Map<string, Buffer>();
+  for (const entry of entries) {
+    const body = await fs.readFile(path.join(outDir, entry.file)).catch(() => undefined);
+    if (body) bodies.set(entry.hash, body);
+  }
+  return bodies;
 }

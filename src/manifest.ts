@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { DictionaryEntry } from './dictionaries';
 import type { Kind } from './options';
 import { writeAtomically } from './output';
 
@@ -28,6 +29,8 @@ export interface ManifestBundle {
   sizes: Sizes;
   /** Members in load order, with their source and output bytes. */
   members: { asset: string; source: number; min: number }[];
+  /** This bundle compressed against each older version still kept (`dcz`, RFC 9842). */
+  dictionaries?: DictionaryEntry[];
 }
 
 /** `outDir/manifest.json`: what the last build made and from what. */
@@ -76,7 +79,10 @@ export function rotate(
   keepVersions: number,
 ): { previous: string[][]; remove: string[] } {
   if (!old) return { previous: [], remove: [] };
-  const same = old.files.length === files.length && old.files.every((file, i) => file === files[i]);
+  // The same bundles as the last build: a rebuild of it, not a new version. (Its dcz files,
+  // made after this, depend on the history and are left out of the comparison.)
+  const plain = old.files.filter((file) => !file.endsWith('.dcz'));
+  const same = plain.length === files.length && plain.every((file, i) => file === files[i]);
   const history = same ? old.previous : [old.files, ...old.previous];
   const previous = history.slice(0, keepVersions - 1);
   const kept = new Set([...files, ...previous.flat()]);

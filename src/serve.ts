@@ -6,6 +6,10 @@ import type { Build, ServedFile } from './built';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 const PREFERRED = ['br', 'gzip', 'identity'];
+/** A bundle's file name: `<group>.<hash>.<kind>`. */
+const BUNDLE_NAME = /^([A-Za-z0-9_-]+)\.[0-9a-f]{12}\.(js|css)$/;
+/** `Available-Dictionary: :<base64 SHA-256>:`, a structured-field byte sequence. */
+const AVAILABLE_DICTIONARY = /^:([A-Za-z0-9+/]{43}=):$/;
 
 /** A file's three representations, with their headers made once. */
 interface Variant {
@@ -38,36 +42,96 @@ export function createFileServer(
   const cors = /^https?:\/\//.test(publicPath) ? { 'Access-Control-Allow-Origin': '*' } : {};
   const variants = new WeakMap<ServedFile, Map<string, Variant>>();
   const encodings = new BoundedCache<string>(256);
+  const takesDcz = new BoundedCache<boolean>(256);
 
-  function variantOf(file: ServedFile, encoding: string): Variant {
+  /**
+   * `Use-As-Dictionary` for a bundle: the browser keeps it as a dictionary for later versions of
+   * the same bundle (same group and kind, any hash). A structured-field list for match-dest:
+   * Chromium ignores a bare string.
+   */
+  function dictionaryUse(name: string): OutgoingHttpHeaders {
+    const bundle = immutable ? BUNDLE_NAME.exec(name) : null;
+    if (!bundle) return {};
+    const [, group, kind] = bundle;
+    const destination = kind === 'js' ? 'script' : 'style';
+    return {
+      'Use-As-Dictionary': `match="${prefix}${group}.*.${kind}", match-dest=("${destination}")`,
+    };
+  }
+
+  function variantOf(file: ServedFile, name: string, encoding: string): Variant {
     let table = variants.get(file);
     if (!table) {
       table = new Map();
-      for (const [name, body] of [
+      const vary = file.dictionaries ? 'Accept-Encoding, Available-Dictionary' : 'Accept-Encoding';
+      const extra = { ...cors, ...dictionaryUse(name) };
+      for (const [coding, body] of [
         ['identity', file.body],
         ['br', file.br],
         ['gzip', file.gzip],
       ] as const) {
         // A tiny file's twin can outweigh it (gzip adds 18 bytes of framing): send the smaller.
-        if (!body || (name !== 'identity' && body.length >= file.body.length)) continue;
-        const etag = name === 'identity' ? file.etag : `${file.etag.slice(0, -1)}-${name}"`;
-        const notModified: OutgoingHttpHeaders = {
-          'Cache-Control': cacheControl,
-          ETag: etag,
-          Vary: 'Accept-Encoding',
-          ...cors,
-        };
-        const headers: OutgoingHttpHeaders = {
-          ...notModified,
-          'Content-Type': file.type,
-          'Content-Length': body.length,
-        };
-        if (name !== 'identity') headers['Content-Encoding'] = name;
-        table.set(name, { body, headers, notModified, etag });
+        if (!body || (coding !== 'identity' && body.length >= file.body.length)) continue;
+        const etag = coding === 'identity' ? file.etag : `${file.etag.slice(0, -1)}-${coding}"`;
+        table.set(coding, makeVariant(file, body, coding, etag, vary, extra));
+      }
+      for (const [hash, body] of file.dictionaries ?? []) {
+        const etag = `${file.etag.slice(0, -1)}-dcz-${hash.slice(0, 11).replace(/[+/]/g, '_')}"`;
+        table.set(`dcz:${hash}`, makeVariant(file, body, 'dcz', etag, vary, extra));
       }
       variants.set(file, table);
     }
     return table.get(encoding) ?? table.get('identity')!;
+  }
+
+  function makeVariant(
+    file: ServedFile,
+    body: Buffer,
+    encoding: string,
+    etag: string,
+    vary: string,
+    extra: OutgoingHttpHeaders,
+  ): Variant {
+    const notModified: OutgoingHttpHeaders = {
+      'Cache-Control': cacheControl,
+      ETag: etag,
+      Vary: vary,
+      ...extra,
+    };
+    const headers: OutgoingHttpHeaders = {
+      ...notModified,
+      'Content-Type': file.type,
+      'Content-Length': body.length,
+    };
+    if (encoding !== 'identity') headers['Content-Encoding'] = encoding;
+    return { body, headers, notModified, etag };
+  }
+
+  /**
+   * The `dcz` variant to send, when the request names a dictionary this file was compressed
+   * against, accepts `dcz`, and is not a cross-site no-cors fetch (RFC 9842 makes dictionaries
+   * usable only where CORS would let the page read the response). Otherwise undefined.
+   */
+  function dictionaryEncoding(req: IncomingMessage, file: ServedFile): string | undefined {
+    const available = req.headers['available-dictionary'];
+    if (!file.dictionaries || typeof available !== 'string') return undefined;
+    const hash = AVAILABLE_DICTIONARY.exec(available.trim())?.[1];
+    if (!hash || !file.dictionaries.has(hash)) return undefined;
+    if (
+      req.headers['sec-fetch-mode'] === 'no-cors' &&
+      req.headers['sec-fetch-site'] === 'cross-site'
+    ) {
+      return undefined;
+    }
+    const accept = req.headers['accept-encoding'] ?? '';
+    let accepted = takesDcz.get(accept);
+    if (accepted === undefined) {
+      accepted = new Negotiator({ headers: { 'accept-encoding': accept } })
+        .encodings(['dcz'])
+        .includes('dcz');
+      takesDcz.set(accept, accepted);
+    }
+    return accepted ? `dcz:${hash}` : undefined;
   }
 
   function encodingFor(accept: string | undefined): string {
@@ -101,7 +165,8 @@ export function createFileServer(
       res.end('Method not allowed');
       return true;
     }
-    const variant = variantOf(file, encodingFor(req.headers['accept-encoding']));
+    const encoding = dictionaryEncoding(req, file) ?? encodingFor(req.headers['accept-encoding']);
+    const variant = variantOf(file, name, encoding);
     if (req.headers['if-none-match'] && fresh(req.headers, { etag: variant.etag })) {
       res.writeHead(304, variant.notModified);
       res.end();

@@ -3,10 +3,21 @@ import type { Manifest } from './manifest';
 /** The table printed after a build: one row per bundle, then a total. */
 export function sizeTable(manifest: Manifest): string {
   const header = ['bundle', 'members', 'source', 'min', 'gzip', 'brotli'];
-  const rows = manifest.bundles.map((bundle) => [
-    bundle.file,
-    String(bundle.members.length),
-    ...[bundle.sizes.source, bundle.sizes.min, bundle.sizes.gzip, bundle.sizes.brotli].map(bytes),
+  const rows = manifest.bundles.flatMap((bundle) => [
+    [
+      bundle.file,
+      String(bundle.members.length),
+      ...[bundle.sizes.source, bundle.sizes.min, bundle.sizes.gzip, bundle.sizes.brotli].map(bytes),
+    ],
+    // For a returning visitor who holds an older version: the new one as dcz against it.
+    ...(bundle.dictionaries ?? []).map((entry) => [
+      `  dcz vs ${entry.from}`,
+      '',
+      '',
+      '',
+      '',
+      bytes(entry.bytes),
+    ]),
   ]);
   return columns(header, rows);
 }
