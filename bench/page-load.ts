@@ -15,7 +15,6 @@
  *
  *   npx tsx bench/page-load.ts            (RUNS=5 by default; setups are interleaved run by run)
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { Server } from 'node:http';
@@ -26,10 +25,10 @@ import zlib from 'node:zlib';
 import express from 'express';
 import type { RequestHandler } from 'express';
 import less from 'less';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { assets } from '../example-app/assets';
 import type { Manifest } from '../src';
+import { launchChromium, startExampleSite } from '../test/chromium';
 
 const REPO = path.resolve(__dirname, '..');
 const PAGE = '/catalogue';
@@ -38,17 +37,6 @@ const LINK = { offline: false, latency: 300, downloadThroughput: 50_000, uploadT
 const ROUND_TRIPS_FLOOR = 3; // handshake, HTML, one parallel round for the bundles
 const TARGETS = { ofFloor: 1.15, fasterThanStatic: 3 };
 const RESULTS = path.join(__dirname, 'results-page-load.md');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 interface Setup {
   label: string;
@@ -82,7 +70,7 @@ const median = (values: number[]) => {
 const totalBytes = (run: Run) => run.resources.reduce((sum, resource) => sum + resource.bytes, 0);
 
 async function main(): Promise<void> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   const setups: Setup[] = [];
   const compiled = fs.mkdtempSync(path.join(os.tmpdir(), 'page-load-'));
   try {
@@ -283,34 +271,12 @@ function gzipFrom(folders: string[]): RequestHandler {
 }
 
 /** The example site as `npm start` runs it, in a child process on a free port. */
-function startSite(earlyHints: boolean, label: string): Promise<Setup> {
-  const child = spawn(path.join(REPO, 'node_modules', '.bin', 'tsx'), ['example-app/server.ts'], {
-    cwd: REPO,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      EARLY_HINTS: earlyHints ? '1' : '0',
-      PORT: '0',
-      HOST: '127.0.0.1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function startSite(earlyHints: boolean, label: string): Promise<Setup> {
+  const site = await startExampleSite({
+    NODE_ENV: 'production',
+    EARLY_HINTS: earlyHints ? '1' : '0',
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const close = async () => {
-    if (child.exitCode === null) child.kill();
-    await exited;
-  };
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const listening = /http:\/\/localhost:(\d+)\//.exec(output);
-      if (listening) resolve({ label, origin: `http://127.0.0.1:${listening[1]}`, close });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the site exited (${code}):\n${output}`)));
-  });
+  return { label, ...site };
 }
 
 /** The `Link` values of the 103 responses a plain HTTP/1.1 client gets for `url`. */

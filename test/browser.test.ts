@@ -6,29 +6,14 @@
  * What was fetched comes from the browser's own network log (CDP `Network.*` events): a resource
  * served from the memory or disk cache never reached the network.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type * as ExampleAssets from '../example-app/assets';
 import type * as ExampleServer from '../example-app/server';
 import type { Mode } from '../src';
+import { launchChromium, startExampleSite } from './chromium';
 
-const REPO = path.resolve(__dirname, '..');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const STARTUP_MS = 120_000;
 
 // The registry decides its mode from NODE_ENV when it is first loaded: load it as `npm start` does.
@@ -111,7 +96,7 @@ interface RunningSite {
 
 let browser: Browser;
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, STARTUP_MS);
 afterAll(async () => {
   await browser?.close();
@@ -391,29 +376,5 @@ async function startInProcess(): Promise<RunningSite> {
 
 /** Starts the site as `npm start` / `npm run dev` do, on a free port; resolves once it listens. */
 function startChild(nodeEnv: string): Promise<RunningSite> {
-  const child: ChildProcess = spawn(
-    path.join(REPO, 'node_modules', '.bin', 'tsx'),
-    ['example-app/server.ts'],
-    {
-      cwd: REPO,
-      env: { ...process.env, NODE_ENV: nodeEnv, PORT: '0', HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const close = async () => {
-    if (child.exitCode === null) child.kill();
-    await exited;
-  };
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const listening = /http:\/\/localhost:(\d+)\//.exec(output);
-      if (listening) resolve({ origin: `http://127.0.0.1:${listening[1]}`, close });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the site exited (${code}):\n${output}`)));
-  });
+  return startExampleSite({ NODE_ENV: nodeEnv });
 }

@@ -7,11 +7,11 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import express from 'express';
 import type { Express } from 'express';
-import { chromium } from 'playwright-core';
 import request from 'supertest';
 import { defineAssets } from '../src';
 import type { AssetRegistry } from '../src/assets';
 import type { ManifestBundle } from '../src/manifest';
+import { launchChromium } from './chromium';
 import { NODE_MODULES, tempDir, writeFiles } from './helpers';
 
 const APP_JS = (release: string) =>
@@ -227,19 +227,7 @@ describe('dcz in Chromium', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext();
       const tab = await context.newPage();
