@@ -27,8 +27,13 @@ declare global {
   }
 }
 
-/** Each response's sender of `103 Early Hints` for the needs not hinted yet. */
-const hintSenders = new WeakMap<Response, () => void>();
+/** `res.requireAssets`: one function for every response, reading the response's own state. */
+function requireAssets(this: Response, ...names: (string | readonly string[])[]): void {
+  const page = this.locals.pageAssets;
+  page.require(...names);
+  // Several calls in one turn of the handler make one 103, sent before any slow work.
+  if (page.sendHints) queueMicrotask(page.sendHints);
+}
 
 /**
  * The Express adapter: gives each response its {@link PageAssets} (as `res.requireAssets`,
@@ -55,26 +60,16 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
       return;
     }
     const page = new PageAssets(registry, currentBuild, options.publicPath);
-    let hinted = 0;
-    const sendHints = () => {
-      if (res.headersSent) return;
-      const links = page.preloadLinks();
-      if (links.length > hinted) res.writeEarlyHints({ link: links.slice(hinted) });
-      hinted = links.length;
-    };
-    hintSenders.set(res, sendHints);
-    let hintsQueued = false;
-    res.requireAssets = (...names) => {
-      page.require(...names);
-      if (options.earlyHints && !hintsQueued) {
-        // Several calls in one turn of the handler make one 103, sent before any slow work.
-        hintsQueued = true;
-        queueMicrotask(() => {
-          hintsQueued = false;
-          sendHints();
-        });
-      }
-    };
+    if (options.earlyHints) {
+      let hinted = 0;
+      page.sendHints = () => {
+        if (res.headersSent) return;
+        const links = page.preloadLinks();
+        if (links.length > hinted) res.writeEarlyHints({ link: links.slice(hinted) });
+        hinted = links.length;
+      };
+    }
+    res.requireAssets = requireAssets;
     res.locals.pageAssets = page;
     res.locals.requireAsset = (...names) => {
       page.require(...names);
@@ -94,8 +89,9 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
 function fillOnSend(res: Response, page: PageAssets, development?: DevelopmentPages): void {
   const send = res.send;
   const render = res.render;
+  let filled: string | undefined; // the page res.render filled: sending it needs no second pass
   res.send = function sendWithAssets(this: Response, body?: unknown) {
-    if (typeof body === 'string') body = page.fill(body, nonceOf(res));
+    if (typeof body === 'string' && body !== filled) body = page.fill(body, nonceOf(res));
     if (!res.headersSent && page.needs.size && !res.get('Link')) {
       res.append('Link', page.preloadLinks());
     }
@@ -116,7 +112,7 @@ function fillOnSend(res: Response, page: PageAssets, development?: DevelopmentPa
       });
     renderAny.call(this, view, locals, (error: Error | null, html?: string) => {
       if (error) callback(withAssetFacts(error, page));
-      else callback(null, page.fill(html ?? '', nonceOf(res)));
+      else callback(null, (filled = page.fill(html ?? '', nonceOf(res))));
     });
   } as Response['render'];
 }
@@ -145,7 +141,7 @@ export function createNeeds(assets: AssetRegistry, names: readonly string[]): Re
       return;
     }
     res.requireAssets(...names);
-    if (assets.options.earlyHints) hintSenders.get(res)?.();
+    res.locals.pageAssets.sendHints?.();
     next();
   };
 }

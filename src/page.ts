@@ -12,6 +12,7 @@ import { preloadLinks, tagsFor } from './tags';
  */
 const MARK = `asset_registry_${randomBytes(8).toString('hex')}_`;
 const MARKS: Record<Kind, string> = { css: `${MARK}css`, js: `${MARK}js` };
+const MARK_PATTERN = new RegExp(`${MARK}(css|js)`, 'g');
 const KINDS = new Set<unknown>(['css', 'js']);
 
 /**
@@ -26,13 +27,16 @@ export const currentPage = new AsyncLocalStorage<PageAssets>();
  * tags all go through this one object.
  */
 export class PageAssets {
-  /** Every needed asset, dependencies included. */
-  readonly needs = new Set<string>();
   /**
    * The last unknown name asked for. Template engines wrap errors into their own, and some drop
    * the original; this lets the middleware give the wrapped error its `code` and suggestions.
    */
   missing?: AssetMissingError;
+  /** Sends `103 Early Hints` for needs not hinted yet; set by the middleware when enabled. */
+  sendHints?: () => void;
+  /** The names required, as given: checked at once, expanded to dependencies when read. */
+  private readonly required = new Set<string>();
+  private expanded?: ReadonlySet<string>;
 
   constructor(
     private readonly registry: Registry,
@@ -40,21 +44,35 @@ export class PageAssets {
     private readonly publicPath: string,
   ) {}
 
+  /** Every needed asset, dependencies included. */
+  get needs(): ReadonlySet<string> {
+    if (!this.expanded) {
+      const needs = new Set<string>();
+      for (const name of this.required)
+        for (const asset of this.registry.closure(name)) needs.add(asset);
+      this.expanded = needs;
+    }
+    return this.expanded;
+  }
+
   /**
    * Records that the page needs `names` (and their dependencies); a list counts as its names.
    * Throws `AssetMissingError` for an unregistered name, `TypeError` for one that is no string.
    */
   require(...names: unknown[]): void {
-    const flat = names.flat();
+    // A handler's call is a few strings: flatten only when a list was passed.
+    const flat = names.some(Array.isArray) ? names.flat() : names;
     for (let i = 0; i < flat.length; i++) {
       const name = flat[i];
       if (typeof name !== 'string') {
         throw new TypeError(`Asset names must be strings; argument ${i + 1} is ${describe(name)}`);
       }
-      if (this.needs.has(name)) continue;
-      if (!this.registry.has(name))
+      if (this.required.has(name)) continue;
+      if (!this.registry.has(name)) {
         throw (this.missing = new AssetMissingError(name, this.registry.suggest(name)));
-      for (const asset of this.registry.closure(name)) this.needs.add(asset);
+      }
+      this.required.add(name);
+      this.expanded = undefined;
     }
   }
 
@@ -73,15 +91,17 @@ export class PageAssets {
 
   /** Replaces the marks in a rendered page with the tags of everything the page needed. */
   fill(html: string, nonce?: string): string {
-    if (!html.includes(MARK)) return html;
-    return html
-      .replaceAll(MARKS.css, () => this.tags('css', nonce))
-      .replaceAll(MARKS.js, () => this.tags('js', nonce));
+    // One pass over the page; each kind's tags are made once, however many marks there are.
+    const made: Partial<Record<Kind, string>> = {};
+    return html.replace(
+      MARK_PATTERN,
+      (_mark, kind: Kind) => (made[kind] ??= this.tags(kind, nonce)),
+    );
   }
 
   /** `Link` header values preloading the bundles the page needs. */
   preloadLinks(): string[] {
-    return this.needs.size ? preloadLinks(this.currentBuild(), this.publicPath, this.needs) : [];
+    return this.required.size ? preloadLinks(this.currentBuild(), this.publicPath, this.needs) : [];
   }
 }
 

@@ -168,14 +168,31 @@ export function createFileServer(
     const encoding = dictionaryEncoding(req, file) ?? encodingFor(req.headers['accept-encoding']);
     const variant = variantOf(file, name, encoding);
     if (req.headers['if-none-match'] && fresh(req.headers, { etag: variant.etag })) {
-      res.writeHead(304, variant.notModified);
+      res.writeHead(304, withEarlierVary(res, variant.notModified));
       res.end();
       return true;
     }
-    res.writeHead(200, variant.headers);
+    res.writeHead(200, withEarlierVary(res, variant.headers));
     res.end(req.method === 'HEAD' ? undefined : variant.body);
     return true;
   };
+}
+
+/**
+ * The headers to write, keeping the fields of a `Vary` that an earlier middleware set (cors sets
+ * `Vary: Origin`): a header given to writeHead replaces the one set before, and a shared cache
+ * that lost `Origin` would hand one origin's CORS answer to another.
+ */
+function withEarlierVary(res: ServerResponse, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const earlier = res.getHeader('Vary');
+  if (earlier === undefined) return headers;
+  const fields = [earlier].flat().join(', ');
+  const present = new Set(fields.toLowerCase().split(/\s*,\s*/));
+  if (present.has('*')) return { ...headers, Vary: '*' };
+  const added = String(headers.Vary)
+    .split(', ')
+    .filter((field) => !present.has(field.toLowerCase()));
+  return { ...headers, Vary: [fields, ...added].join(', ') };
 }
 
 /** A map that forgets everything once it is full: header values are client-controlled. */
