@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AssetRegistry } from './assets';
 import type { Kind } from './options';
 import type { DevelopmentPages } from './development';
-import { currentPage, nonceOf, PageAssets } from './page';
+import { nonceOf, PageAssets, rendering } from './page';
 import { createFileServer } from './serve';
 
 declare global {
@@ -78,7 +78,7 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
     res.locals.assetTags = (kind) => page.placeholder(kind);
     fillOnSend(res, page, development);
     development?.record(req, res, page);
-    currentPage.run(page, next);
+    next();
   };
 }
 
@@ -110,10 +110,17 @@ function fillOnSend(res: Response, page: PageAssets, development?: DevelopmentPa
         if (!error) res.send(html);
         else if (!development?.showError(error, res.req, res)) res.req.next!(error);
       });
-    renderAny.call(this, view, locals, (error: Error | null, html?: string) => {
-      if (error) callback(withAssetFacts(error, page));
-      else callback(null, (filled = page.fill(html ?? '', nonceOf(res))));
-    });
+    const outer = rendering.page;
+    rendering.page = page;
+    try {
+      renderAny.call(this, view, locals, (error: Error | null, html?: string) => {
+        rendering.page = outer;
+        if (error) callback(withAssetFacts(error, page));
+        else callback(null, (filled = page.fill(html ?? '', nonceOf(res))));
+      });
+    } finally {
+      rendering.page = outer;
+    }
   } as Response['render'];
 }
 

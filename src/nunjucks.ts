@@ -1,5 +1,5 @@
 import type { Environment } from 'nunjucks';
-import { currentPage } from './page';
+import { rendering } from './page';
 import type { PageAssets } from './page';
 
 /** The parts of nunjucks's parser API an extension uses (nunjucks ships no types for them). */
@@ -80,7 +80,7 @@ function pick(error: unknown): object {
 }
 
 function pageOf(context: Context): PageAssets {
-  const page = context.lookup('pageAssets') ?? currentPage.getStore();
+  const page = context.lookup('pageAssets') ?? rendering.page;
   if (!page || typeof (page as PageAssets).require !== 'function') {
     throw new Error(
       'No page asset state: render through res.render with app.use(assets.middleware()), ' +

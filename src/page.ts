@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Build } from './built';
 import { AssetMissingError } from './errors';
@@ -16,10 +15,12 @@ const MARK_PATTERN = new RegExp(`${MARK}(css|js)`, 'g');
 const KINDS = new Set<unknown>(['css', 'js']);
 
 /**
- * The page of the request being handled, for template code that cannot see the response's
- * locals (a macro imported without context, say). Set by the middleware for the whole request.
+ * The page whose template is being rendered right now, for template code that cannot see the
+ * page's variables (a nunjucks macro imported without context, say). Template engines render
+ * synchronously once their files are loaded, so the middleware sets it around `res.render`'s
+ * call (an AsyncLocalStorage would cost every request of the app its async hooks).
  */
-export const currentPage = new AsyncLocalStorage<PageAssets>();
+export const rendering: { page?: PageAssets } = {};
 
 /**
  * What one page (one response, one e-mail) needs: every requirement made while handling and
@@ -46,12 +47,7 @@ export class PageAssets {
 
   /** Every needed asset, dependencies included. */
   get needs(): ReadonlySet<string> {
-    if (!this.expanded) {
-      const needs = new Set<string>();
-      for (const name of this.required)
-        for (const asset of this.registry.closure(name)) needs.add(asset);
-      this.expanded = needs;
-    }
+    this.expanded ??= this.registry.expand([...this.required]);
     return this.expanded;
   }
 

@@ -10,6 +10,8 @@ interface TagTable {
   tags: { before: string; after: string }[];
   /** Each bundle's `Link` header value for a preload. */
   links: string[];
+  /** The bundles chosen for each set of needs already seen. */
+  chosen: WeakMap<ReadonlySet<string>, number[]>;
 }
 
 const tables = new WeakMap<Build, TagTable>();
@@ -26,6 +28,7 @@ function tableOf(build: Build, publicPath: string): TagTable {
     bundleOf,
     tags: build.bundles.map((bundle) => tagParts(bundle, crossOrigin)),
     links: build.bundles.map((bundle) => linkOf(bundle, crossOrigin)),
+    chosen: new WeakMap(),
   };
   tables.set(build, table);
   return table;
@@ -35,23 +38,29 @@ function tableOf(build: Build, publicPath: string): TagTable {
 export function bundlesFor(
   build: Build,
   publicPath: string,
-  needs: Iterable<string>,
+  needs: ReadonlySet<string>,
   kind?: Kind,
 ): number[] {
-  const { bundleOf } = tableOf(build, publicPath);
-  const chosen = new Set<number>();
-  for (const name of needs) {
-    const index = bundleOf.get(name);
-    if (index !== undefined && (!kind || build.bundles[index].kind === kind)) chosen.add(index);
+  const table = tableOf(build, publicPath);
+  // The registry hands out one set per combination of requirements: choose once per set.
+  let all = table.chosen.get(needs);
+  if (!all) {
+    const chosen = new Set<number>();
+    for (const name of needs) {
+      const index = table.bundleOf.get(name);
+      if (index !== undefined) chosen.add(index);
+    }
+    all = [...chosen].sort((a, b) => a - b);
+    table.chosen.set(needs, all);
   }
-  return [...chosen].sort((a, b) => a - b);
+  return kind ? all.filter((i) => build.bundles[i].kind === kind) : all;
 }
 
 /** The `<link>`/`<script>` tags of the bundles of `kind` that hold what the page needs. */
 export function tagsFor(
   build: Build,
   publicPath: string,
-  needs: Iterable<string>,
+  needs: ReadonlySet<string>,
   kind: Kind,
   nonce?: string,
 ): string {
@@ -63,7 +72,11 @@ export function tagsFor(
 }
 
 /** `Link` header values that preload the bundles the page needs, styles first. */
-export function preloadLinks(build: Build, publicPath: string, needs: Iterable<string>): string[] {
+export function preloadLinks(
+  build: Build,
+  publicPath: string,
+  needs: ReadonlySet<string>,
+): string[] {
   const { links } = tableOf(build, publicPath);
   const chosen = bundlesFor(build, publicPath, needs);
   const byKind = (kind: Kind) =>
@@ -82,7 +95,9 @@ function tagParts(bundle: ManifestBundle, crossOrigin: boolean): { before: strin
 function linkOf(bundle: ManifestBundle, crossOrigin: boolean): string {
   // A preload is only reused by the tag when URL, crossorigin and integrity all match.
   const as = bundle.kind === 'css' ? 'style' : 'script';
-  const url = encodeURI(decodeURI(bundle.url)).replace(/[<>]/g, encodeURIComponent);
+  // Escapes what may not stand in a URL (spaces, quotes, "<", ">", "é") and keeps what is already
+  // escaped: `%23` in a name must stay `%23`, as in the tag.
+  const url = bundle.url.replace(/[^\w\-.!~*'();/?:@&=+$,#%]+/g, encodeURI);
   return `<${url}>; rel=preload; as=${as}${crossOrigin ? '; crossorigin=anonymous' : ''}; integrity="${bundle.integrity}"`;
 }
 
