@@ -4,6 +4,9 @@ import { AssetConfigError, AssetMissingError, quote } from './errors';
 import { kindOf } from './options';
 import type { Kind, ResolvedAsset } from './options';
 
+/** How many distinct sets of requirements {@link Registry.expand} remembers. */
+const MOST_EXPANSIONS = 1000;
+
 /** One output file's worth of assets: every member of one group and one kind. */
 export interface BundleSpec {
   /** `<group>.<kind>`, e.g. `main.js`. */
@@ -26,8 +29,14 @@ export class Registry {
   private readonly byName = new Map<string, ResolvedAsset>();
   private readonly closures = new Map<string, readonly string[]>();
   private readonly bundleByAsset = new Map<string, BundleSpec>();
+  private readonly expansions = new Map<string, ReadonlySet<string>>();
 
   constructor(assets: readonly ResolvedAsset[]) {
+    if (assets.length === 0) {
+      // Building nothing would replace outDir's manifest with an empty one and fail every page
+      // that requires an asset, one request at a time: an empty list is a mistake to name now.
+      throw new AssetConfigError('The registry declares no assets: list at least one in "assets"');
+    }
     for (const asset of assets) {
       checkName(asset.name);
       if (this.byName.has(asset.name)) {
@@ -82,6 +91,23 @@ export class Registry {
     return this.closures.get(name)!;
   }
 
+  /**
+   * Registered `names` and everything they depend on. Pages of one route require the same
+   * names, so the result is remembered by the names (a bounded number of sets).
+   */
+  expand(names: readonly string[]): ReadonlySet<string> {
+    const key = names.join('\n');
+    let needs = this.expansions.get(key);
+    if (!needs) {
+      const expanded = new Set<string>();
+      for (const name of names) for (const asset of this.closure(name)) expanded.add(asset);
+      needs = expanded;
+      if (this.expansions.size >= MOST_EXPANSIONS) this.expansions.clear();
+      this.expansions.set(key, needs);
+    }
+    return needs;
+  }
+
   bundleOf(name: string): BundleSpec {
     this.get(name);
     return this.bundleByAsset.get(name)!;
@@ -90,12 +116,18 @@ export class Registry {
   /** Registered names closest to `name`, best first (at most three). */
   suggest(name: string): string[] {
     const base = path.posix.basename(name);
+    const most = Math.max(2, Math.floor(name.length / 3));
     const scored = [...this.byName.keys()]
       .map((candidate) => {
-        const sameBase = path.posix.basename(candidate) === base ? 0 : 1;
-        return { candidate, score: Math.min(distance(name, candidate), sameBase ? Infinity : 1) };
+        if (path.posix.basename(candidate) === base) {
+          return { candidate, score: candidate === name ? 0 : 1 };
+        }
+        // The length difference bounds the distance from below: skipping those candidates keeps
+        // a long name (a page may pass a visitor's string) from costing seconds per request.
+        if (Math.abs(candidate.length - name.length) > most) return { candidate, score: Infinity };
+        return { candidate, score: distance(name, candidate) };
       })
-      .filter(({ score }) => score <= Math.max(2, Math.floor(name.length / 3)))
+      .filter(({ score }) => score <= most)
       .sort((a, b) => a.score - b.score || a.candidate.localeCompare(b.candidate));
     return scored.slice(0, 3).map(({ candidate }) => candidate);
   }
@@ -146,6 +178,7 @@ export class Registry {
 export function checkName(name: string): void {
   const bad = (why: string) => new AssetConfigError(`Asset name ${quote(name)} ${why}`, name);
   if (name.includes('\0')) throw bad('contains a NUL byte');
+  if (/\p{Cs}/u.test(name)) throw bad('is not well-formed Unicode (a lone surrogate)');
   if (name.includes('\\')) throw bad('must use "/" as separator');
   if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) {
     throw bad('must be relative to the load path, not absolute');
