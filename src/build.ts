@@ -8,14 +8,14 @@ import { CompileCache, compileKey } from './cache';
 import { compileAsset } from './compile';
 import { compilerVersions } from './compile/tools';
 import type { Compiled, CompileSettings } from './compile/types';
-import { AssetBuildError, AssetConfigError, quote } from './errors';
+import { AssetBuildError, AssetConfigError, AssetError, errorMessage, quote } from './errors';
 import { contentHash, integrity, sha256 } from './hash';
-import { displayName, locate, resolveDisplayName } from './loadPath';
+import { displayName, isInside, locate, resolveDisplayName } from './loadPath';
 import { readManifest, rotate, writeManifest } from './manifest';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedAsset, ResolvedOptions } from './options';
 import { makeDictionaryBodies, olderVersions } from './dictionaries';
-import { compress, isCompressible, writeOnce } from './output';
+import { compress, isCompressible, removeAbandonedTemporaries, writeOnce } from './output';
 import type { Registry } from './registry';
 import { SourceFiles } from './sources';
 import { bytes, sizeTable } from './sizeTable';
@@ -26,9 +26,18 @@ const debug = createDebug('asset-registry:build');
  * Builds the registry into `outDir`, or reuses the build already there when no input changed:
  * one minified, content-hashed bundle per group and kind, its `.br` and `.gz` twins, its source
  * map, the hashed copies of `url()` files, and `manifest.json`, written last. A failure leaves
- * the previous build untouched.
+ * the previous build untouched; one to write `outDir` (a full disk, a read-only folder) is an
+ * `AssetBuildError` that names `outDir` and the system's error code.
  */
 export async function build(registry: Registry, options: ResolvedOptions): Promise<Build> {
+  try {
+    return await buildOrReuse(registry, options);
+  } catch (error) {
+    throw outputError(error, options.outDir) ?? error;
+  }
+}
+
+async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promise<Build> {
   const started = Date.now();
   const files = new Map<string, string>();
   await Promise.all(
@@ -37,11 +46,16 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
     ),
   );
   const sources = new SourceFiles();
-  const settings: CompileSettings = { minify: true, roots: options.roots, urlPrefix: '' };
+  const settings: CompileSettings = {
+    minify: true,
+    roots: options.roots,
+    urlPrefix: '',
+    maxBytes: options.maxSourceBytes,
+  };
   const fingerprint = sha256(
     JSON.stringify({
       versions: compilerVersions(),
-      settings: { ...settings, roots: undefined },
+      settings: { ...settings, roots: undefined, maxBytes: undefined },
       publicPath: options.publicPath,
       assets: registry.order.map((asset) => [
         asset.name,
@@ -192,6 +206,9 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
   await writeManifest(options.outDir, manifest);
   await Promise.all(remove.map((file) => fs.rm(path.join(options.outDir, file), { force: true })));
   await pruneCache(path.join(options.outDir, '.cache'), cache, cacheKeys);
+  for (const folder of [options.outDir, path.join(options.outDir, '.cache')]) {
+    await removeAbandonedTemporaries(folder);
+  }
   options.log(sizeTable(manifest));
   debug('built %s in %d ms', options.outDir, Date.now() - started);
   return loadBuild(options.outDir, manifest, false);
@@ -270,6 +287,22 @@ async function pruneCache(
       .filter((entry) => entry.endsWith('.json') && !keep.has(entry))
       .map((entry) => fs.rm(path.join(folder, entry), { force: true })),
   );
+}
+
+/**
+ * A system error on a file in `outDir` (ENOSPC, EACCES, EROFS, ENOTDIR...) as a build error that
+ * says where and why; undefined for any other error. A write's own error names no path.
+ */
+function outputError(error: unknown, outDir: string): AssetBuildError | undefined {
+  const { code, syscall, path: file } = error as NodeJS.ErrnoException;
+  if (error instanceof AssetError || typeof code !== 'string' || typeof syscall !== 'string') {
+    return undefined;
+  }
+  if (file !== undefined && file !== outDir && !isInside(file, outDir)) return undefined;
+  const reason =
+    `cannot write the build to outDir (${code}: ${errorMessage(error)}); ` +
+    'the previous build is left as it was';
+  return Object.assign(new AssetBuildError(reason, outDir, outDir), { cause: error });
 }
 
 function mapComment(kind: 'js' | 'css', file: string): string {

@@ -14,9 +14,14 @@ import { SourceFiles } from './sources';
 
 const debug = createDebug('asset-registry:dev');
 
-/** Where development mode serves an asset, under `publicPath`: LESS is served as CSS. */
+/**
+ * Where development mode serves an asset, under `publicPath`: LESS is served as CSS. The name is
+ * URL-encoded as a browser sends it (a space, "#", "?", "%" or "é" in a file name), since
+ * requests are matched by exact name.
+ */
 export function developmentFile(name: string): string {
-  return `dev/${name}${name.endsWith('.less') ? '.css' : ''}`;
+  const url = encodeURI(name).replace(/[?#]/g, encodeURIComponent);
+  return `dev/${url}${name.endsWith('.less') ? '.css' : ''}`;
 }
 
 interface CompiledAsset {
@@ -40,7 +45,12 @@ export class DevelopmentBuilder {
     private readonly registry: Registry,
     private readonly options: ResolvedOptions,
   ) {
-    this.settings = { minify: false, roots: options.roots, urlPrefix: options.publicPath };
+    this.settings = {
+      minify: false,
+      roots: options.roots,
+      urlPrefix: options.publicPath,
+      maxBytes: options.maxSourceBytes,
+    };
   }
 
   /**

@@ -36,6 +36,13 @@ export interface AssetOptions {
   /** Largest allowed brotli size in bytes of any one bundle, per kind. Over it, the build fails. */
   budget?: { js?: number; css?: number };
   /**
+   * Largest source file, in bytes, that the build compiles, per kind of asset: a bigger one fails
+   * at once, before minutes of compiling (terser takes about 5 s per MB; less's source maps grow
+   * quadratically with one stylesheet's size: 1 MB of CSS takes over a minute).
+   * @default { js: 10_000_000, css: 1_000_000 }
+   */
+  maxSourceBytes?: { js?: number; css?: number };
+  /**
    * Where the size table and build notes go: a function taking one line, or `false`.
    * @default stderr when it is a TTY and the process is not under test, else silent
    */
@@ -81,6 +88,7 @@ export interface ResolvedOptions {
   readonly mode: Mode;
   readonly keepVersions: number;
   readonly budget: Readonly<Partial<Record<Kind, number>>>;
+  readonly maxSourceBytes: Readonly<Record<Kind, number>>;
   readonly log: (line: string) => void;
   readonly serve: boolean;
   readonly earlyHints: boolean;
@@ -97,6 +105,7 @@ const KNOWN = new Set([
   'mode',
   'keepVersions',
   'budget',
+  'maxSourceBytes',
   'logger',
   'serve',
   'earlyHints',
@@ -127,9 +136,14 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
     throw new TypeError('Option "outDir" must be a folder name');
   }
   const publicPath = options.publicPath ?? '/assets/';
-  if (!isNonEmptyString(publicPath) || !/^(\/|https?:\/\/[^/]+\/)/.test(publicPath)) {
+  if (
+    !isNonEmptyString(publicPath) ||
+    !/^(\/|https?:\/\/[^/]+\/)/.test(publicPath) ||
+    !isDecodable(publicPath)
+  ) {
     throw new TypeError(
-      'Option "publicPath" must start with "/" or be an absolute http(s) URL, e.g. "/assets/"',
+      'Option "publicPath" must start with "/" or be an absolute http(s) URL, e.g. "/assets/"' +
+        ', with "%" only in escapes like "%20"',
     );
   }
   const mode =
@@ -141,16 +155,8 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
   if (!Number.isInteger(keepVersions) || keepVersions < 1) {
     throw new TypeError('Option "keepVersions" must be a whole number of at least 1');
   }
-  const budget = options.budget ?? {};
-  if (typeof budget !== 'object' || budget === null || Array.isArray(budget)) {
-    throw new TypeError('Option "budget" must be an object like { js: 120000, css: 40000 }');
-  }
-  for (const [kind, bytes] of Object.entries(budget)) {
-    if (bytes === undefined) continue; // `{ js: undefined }` is what the type allows for "none"
-    if ((kind !== 'js' && kind !== 'css') || !(Number.isFinite(bytes) && bytes > 0)) {
-      throw new TypeError(`Option "budget.${kind}" must be a positive number of bytes (js, css)`);
-    }
-  }
+  const budget = bytesPerKind(options, 'budget', '{ js: 120000, css: 40000 }');
+  const maxSourceBytes = bytesPerKind(options, 'maxSourceBytes', '{ js: 20000000 }');
   const logger = options.logger ?? defaultLogger();
   if (logger !== false && typeof logger !== 'function') {
     throw new TypeError('Option "logger" must be a function or false');
@@ -164,9 +170,8 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
     publicPath: publicPath.endsWith('/') ? publicPath : `${publicPath}/`,
     mode,
     keepVersions,
-    budget: Object.freeze(
-      Object.fromEntries(Object.entries(budget).filter(([, bytes]) => bytes !== undefined)),
-    ),
+    budget: Object.freeze(budget),
+    maxSourceBytes: Object.freeze({ js: 10_000_000, css: 1_000_000, ...maxSourceBytes }),
     log: logger === false ? () => {} : logger,
     serve: booleanOption(options, 'serve', true),
     earlyHints: booleanOption(options, 'earlyHints', false),
@@ -204,6 +209,38 @@ function resolveEntry(entry: AssetEntry, index: number): ResolvedAsset {
     bundle,
     index,
   });
+}
+
+/** `{ js?, css? }` of positive byte counts; `{ js: undefined }` is what the type allows for "none". */
+function bytesPerKind(
+  options: AssetOptions,
+  key: 'budget' | 'maxSourceBytes',
+  example: string,
+): Partial<Record<Kind, number>> {
+  const value: unknown = options[key] ?? {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`Option "${key}" must be an object like ${example}`);
+  }
+  const result: Partial<Record<Kind, number>> = {};
+  for (const [kind, bytes] of Object.entries(value)) {
+    if (bytes === undefined) continue;
+    if ((kind !== 'js' && kind !== 'css') || !(Number.isFinite(bytes) && bytes > 0)) {
+      throw new TypeError(`Option "${key}.${kind}" must be a positive number of bytes (js, css)`);
+    }
+    result[kind] = bytes;
+  }
+  return result;
+}
+
+/** Whether a URL's escapes are whole and its text is well-formed, so it can be encoded. */
+function isDecodable(url: string): boolean {
+  try {
+    decodeURI(url);
+    encodeURI(url);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function booleanOption(options: AssetOptions, key: keyof AssetOptions, fallback: boolean) {

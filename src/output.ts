@@ -22,6 +22,30 @@ export async function writeAtomically(file: string, data: string | Buffer): Prom
   }
 }
 
+/** A temporary file of {@link writeAtomically}: `<file>.<pid>.<12 hex digits>.tmp`. */
+const TEMPORARY = /\.\d+\.[0-9a-f]{12}\.tmp$/;
+
+/** Older than any write takes: a temporary file this old was left by a process that died. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
+
+/**
+ * Removes from `folder` the temporary files of writes that never finished (a process killed
+ * mid-write). Only old ones: another process may be writing into the same folder right now.
+ */
+export async function removeAbandonedTemporaries(folder: string): Promise<void> {
+  const entries = await fs.readdir(folder).catch(() => [] as string[]);
+  const now = Date.now();
+  await Promise.all(
+    entries
+      .filter((entry) => TEMPORARY.test(entry))
+      .map(async (entry) => {
+        const file = path.join(folder, entry);
+        const stat = await fs.stat(file).catch(() => undefined);
+        if (stat && now - stat.mtimeMs > ABANDONED_AFTER_MS) await fs.rm(file, { force: true });
+      }),
+  );
+}
+
 /**
  * Writes a file unless it already holds exactly these bytes, so an unchanged file keeps its
  * mtime. Bytes, not only sizes, are compared: a source map keeps its bundle's name when only

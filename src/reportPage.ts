@@ -23,7 +23,12 @@ export async function renderReportPage(
   nonce?: string,
 ): Promise<string> {
   const { registry, options } = assets;
-  const settings: CompileSettings = { minify: true, roots: options.roots, urlPrefix: '' };
+  const settings: CompileSettings = {
+    minify: true,
+    roots: options.roots,
+    urlPrefix: '',
+    maxBytes: options.maxSourceBytes,
+  };
   const sources = new SourceFiles();
   const required = new Set([...usage.values()].flatMap((needs) => [...needs]));
   const bundles = [];

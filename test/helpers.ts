@@ -18,13 +18,18 @@ export function writeFiles(dir: string, files: Record<string, string | Buffer>):
   }
 }
 
-/** Every file under `dir` (relative names) with its bytes, for "nothing changed" checks. */
+/**
+ * Every file under `dir` (relative names) with its bytes, for "nothing changed" checks. A
+ * symlink is recorded as its target, not followed.
+ */
 export function snapshot(dir: string): Record<string, string> {
   const result: Record<string, string> = {};
   const walk = (folder: string) => {
     for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
       const file = path.join(folder, entry.name);
       if (entry.isDirectory()) walk(file);
+      else if (entry.isSymbolicLink())
+        result[path.relative(dir, file)] = `-> ${fs.readlinkSync(file)}`;
       else result[path.relative(dir, file)] = fs.readFileSync(file).toString('base64');
     }
   };

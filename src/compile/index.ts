@@ -1,18 +1,28 @@
 import type { ResolvedAsset } from '../options';
 import { AssetBuildError } from '../errors';
+import { bytes } from '../sizeTable';
 import type { SourceFiles } from '../sources';
 import { compileScript } from './javascript';
 import { compileStylesheet } from './stylesheet';
 import type { Compiled, CompileSettings } from './types';
 
-/** Compiles one asset by its kind, after checking that it is UTF-8. */
-export function compileAsset(
+/** Compiles one asset by its kind, after checking its size and that it is UTF-8. */
+export async function compileAsset(
   asset: ResolvedAsset,
   file: string,
   data: Buffer,
   settings: CompileSettings,
   sources: SourceFiles,
 ): Promise<Compiled> {
+  const most = settings.maxBytes?.[asset.kind] ?? Infinity;
+  if (data.length > most) {
+    throw new AssetBuildError(
+      `the file is ${bytes(data.length)} B, over the ${bytes(most)} B that one ${asset.kind} ` +
+        `source may have (raise maxSourceBytes.${asset.kind} to build it anyway)`,
+      asset.name,
+      asset.name,
+    );
+  }
   const text = decode(asset.name, data);
   return asset.kind === 'js'
     ? compileScript(asset.name, text, settings)

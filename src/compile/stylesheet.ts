@@ -31,11 +31,16 @@ export async function compileStylesheet(
       rewriteUrls: 'all',
       javascriptEnabled: false,
       sourceMap,
+      plugins: [importCycleGuard()],
     })
     .catch((error: Less.RenderError & { filename?: string }) => {
       const where = error.filename ? path.resolve(error.filename) : file;
       const line = error.line ?? undefined;
-      const column = typeof error.column === 'number' ? error.column + 1 : undefined;
+      // less says -1 for "no column" (an internal error such as an unclosed `@media {`).
+      const column =
+        line !== undefined && typeof error.column === 'number' && error.column >= 0
+          ? error.column + 1
+          : undefined;
       throw new AssetBuildError(error.message, name, displayName(where, roots), line, column);
     });
   // less names sources relative to the entry file's folder, or absolute: make them all absolute.
@@ -94,6 +99,40 @@ export async function compileStylesheet(
     map: map && relativeMap(map, roots),
     inputs,
     copies: rewritten.copies,
+  };
+}
+
+/** Imports of one file into one stylesheet past which an `@import (multiple)` cycle is assumed. */
+const MOST_IMPORTS_OF_A_FILE = 100;
+
+/**
+ * less imports each file once, so a cycle of plain `@import`s ends; a cycle of
+ * `@import (multiple)` recurses for ever, ever slower. This file manager (less's own, counting)
+ * stops a file imported more often than any real stylesheet does, naming the import.
+ */
+function importCycleGuard(): Less.Plugin {
+  const counts = new Map<string, number>();
+  class CountingFileManager extends less().FileManager {
+    override supports(): boolean {
+      return true;
+    }
+    override loadFile(...args: Parameters<Less.FileManager['loadFile']>) {
+      const [filename, folder] = args;
+      const key = path.resolve(folder, filename);
+      const count = (counts.get(key) ?? 0) + 1;
+      counts.set(key, count);
+      if (count > MOST_IMPORTS_OF_A_FILE) {
+        return Promise.reject({
+          message: `${filename} is imported over ${MOST_IMPORTS_OF_A_FILE} times: an @import (multiple) cycle?`,
+        });
+      }
+      return super.loadFile(...args);
+    }
+  }
+  return {
+    install(_less, pluginManager) {
+      pluginManager.addFileManager(new CountingFileManager());
+    },
   };
 }
 

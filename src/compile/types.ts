@@ -1,3 +1,5 @@
+import type { Kind } from '../options';
+
 /** A source map as JSON (version 3), with file names relative to the load path. */
 export interface SourceMap {
   version: number;
@@ -19,10 +21,12 @@ export interface Compiled {
   copies: { from: string; name: string }[];
 }
 
-/** How an asset is compiled: part of every cache key. */
+/** How an asset is compiled: part of every cache key (but the load path and the size limit). */
 export interface CompileSettings {
   readonly minify: boolean;
   readonly roots: readonly string[];
   /** Put before the hashed name of a referenced file in a rewritten `url()`. */
   readonly urlPrefix: string;
+  /** Largest asset file compiled, per kind (option `maxSourceBytes`); no limit when absent. */
+  readonly maxBytes?: Readonly<Record<Kind, number>>;
 }
