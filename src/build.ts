@@ -16,6 +16,7 @@ import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedAsset, ResolvedOptions } from './options';
 import { makeDictionaryBodies, olderVersions } from './dictionaries';
 import { compress, isCompressible, removeAbandonedTemporaries, writeOnce } from './output';
+import type { Compressed } from './output';
 import type { Registry } from './registry';
 import { SourceFiles } from './sources';
 import { bytes, sizeTable } from './sizeTable';
@@ -112,7 +113,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       const joined = concatenate(spec.kind, members, spec.id);
       const file = `${spec.group}.${contentHash(joined.code)}.${spec.kind}`;
       const body = Buffer.from(`${joined.code}\n${mapComment(spec.kind, `${file}.map`)}\n`);
-      const twins = await compress(body);
+      const twins = (await madeBefore(options.outDir, file, body, old)) ?? (await compress(body));
       const sizes = members.map(({ name, code }) => ({ name, min: Buffer.byteLength(code) }));
       checkBudget(spec.id, spec.kind, twins.br.length, sizes, options);
       const map = Buffer.from(JSON.stringify({ ...joined.map, file }));
@@ -128,7 +129,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       if (copies[copy.name]) continue;
       copies[copy.name] = displayName(copy.from, options.roots);
       written.push(
-        ...(await writeWithTwins(options.outDir, copy.name, (await sources.read(copy.from))!)),
+        ...(await writeWithTwins(options.outDir, copy.name, (await sources.read(copy.from))!, old)),
       );
     }
   }
@@ -256,10 +257,37 @@ function checkBudget(
   );
 }
 
-async function writeWithTwins(outDir: string, name: string, data: Buffer): Promise<string[]> {
+/**
+ * The `.br` and `.gz` twins of a content-hashed file the last build already wrote, read back
+ * instead of compressed again (brotli 11 is most of a one-file rebuild): only when the file on
+ * disk holds exactly these bytes and the last manifest lists both twins.
+ */
+async function madeBefore(
+  outDir: string,
+  name: string,
+  data: Buffer,
+  old: Manifest | undefined,
+): Promise<Compressed | undefined> {
+  const listed = old ? new Set([...old.files, ...old.previous.flat()]) : undefined;
+  if (!listed?.has(`${name}.br`) || !listed.has(`${name}.gz`)) return undefined;
+  const read = (file: string) => fs.readFile(path.join(outDir, file)).catch(() => undefined);
+  const [existing, br, gzip] = await Promise.all([
+    read(name),
+    read(`${name}.br`),
+    read(`${name}.gz`),
+  ]);
+  return existing?.equals(data) && br && gzip ? { br, gzip } : undefined;
+}
+
+async function writeWithTwins(
+  outDir: string,
+  name: string,
+  data: Buffer,
+  old: Manifest | undefined,
+): Promise<string[]> {
   await writeOnce(path.join(outDir, name), data);
   if (!isCompressible(name)) return [name];
-  const twins = await compress(data);
+  const twins = (await madeBefore(outDir, name, data, old)) ?? (await compress(data));
   const names = [name];
   for (const [suffix, twin] of [
     ['.br', twins.br],

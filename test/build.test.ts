@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import zlib from 'node:zlib';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { AssetBuildError, defineAssets } from '../src';
 import type { AssetOptions, Build } from '../src';
@@ -286,6 +287,34 @@ describe('build(): cached startup', () => {
     expect(fs.existsSync(path.join(outDir, '.cache'))).toBe(false);
     for (const file of Object.keys(before)) expect(isOld(path.join(outDir, file))).toBe(true);
     expect([...second.files.keys()].sort()).toEqual([...first.files.keys()].sort());
+  });
+
+  test('a rebuild reads the twins of a bundle that did not change instead of compressing again', async () => {
+    const dir = copySite();
+    const outDir = path.join(dir, 'out');
+    const first = await buildSite(dir);
+    const js = bundleOf(first, 'main.js').file;
+    // Put a different (but valid) brotli twin in place: reused, it shows in the new manifest.
+    const body = fs.readFileSync(path.join(outDir, js));
+    const quick = zlib.brotliCompressSync(body, {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 },
+    });
+    expect(quick.length).not.toBe(bundleOf(first, 'main.js').sizes.brotli);
+    fs.writeFileSync(path.join(outDir, `${js}.br`), quick);
+    fs.appendFileSync(
+      path.join(dir, 'assets', 'site', 'base.less'),
+      '\n.rebuilt { color: red; }\n',
+    );
+    const second = await buildSite(dir);
+    expect(bundleOf(second, 'main.css').file).not.toBe(bundleOf(first, 'main.css').file);
+    expect(bundleOf(second, 'main.js').file).toBe(js);
+    expect(bundleOf(second, 'main.js').sizes.brotli).toBe(quick.length);
+    // A twin whose file no longer holds the same bytes is never reused.
+    fs.writeFileSync(path.join(outDir, js), `${body}\n`);
+    fs.appendFileSync(path.join(dir, 'assets', 'site', 'base.less'), '\n.again { color: blue; }\n');
+    const third = await buildSite(dir);
+    expect(bundleOf(third, 'main.js').sizes.brotli).toBe(bundleOf(first, 'main.js').sizes.brotli);
+    expect(fs.readFileSync(path.join(outDir, js)).equals(body)).toBe(true);
   });
 
   test('a deleted bundle file means a rebuild', async () => {
