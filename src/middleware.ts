@@ -92,8 +92,9 @@ function fillOnSend(res: Response, page: PageAssets, development?: DevelopmentPa
   let filled: string | undefined; // the page res.render filled: sending it needs no second pass
   res.send = function sendWithAssets(this: Response, body?: unknown) {
     if (typeof body === 'string' && body !== filled) body = page.fill(body, nonceOf(res));
-    if (!res.headersSent && page.needs.size && !res.get('Link')) {
-      res.append('Link', page.preloadLinks());
+    // Node's own header calls: Express's res.get/res.append add work on every page.
+    if (!res.headersSent && page.needs.size && !res.hasHeader('Link')) {
+      res.setHeader('Link', page.preloadLinks());
     }
     return send.call(this, body);
   };
