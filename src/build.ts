@@ -104,6 +104,8 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     compiled.set(asset.name, result);
   }
 
+  // Files the last build wrote (and keeps): their twins can be read back instead of remade.
+  const listedBefore = new Set(old ? [...old.files, ...old.previous.flat()] : []);
   const made = await Promise.all(
     registry.bundles.map(async (spec) => {
       const members = spec.members.map((asset) => ({
@@ -113,7 +115,8 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       const joined = concatenate(spec.kind, members, spec.id);
       const file = `${spec.group}.${contentHash(joined.code)}.${spec.kind}`;
       const body = Buffer.from(`${joined.code}\n${mapComment(spec.kind, `${file}.map`)}\n`);
-      const twins = (await madeBefore(options.outDir, file, body, old)) ?? (await compress(body));
+      const twins =
+        (await madeBefore(options.outDir, file, body, listedBefore)) ?? (await compress(body));
       const sizes = members.map(({ name, code }) => ({ name, min: Buffer.byteLength(code) }));
       checkBudget(spec.id, spec.kind, twins.br.length, sizes, options);
       const map = Buffer.from(JSON.stringify({ ...joined.map, file }));
@@ -129,7 +132,12 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       if (copies[copy.name]) continue;
       copies[copy.name] = displayName(copy.from, options.roots);
       written.push(
-        ...(await writeWithTwins(options.outDir, copy.name, (await sources.read(copy.from))!, old)),
+        ...(await writeWithTwins(
+          options.outDir,
+          copy.name,
+          (await sources.read(copy.from))!,
+          listedBefore,
+        )),
       );
     }
   }
@@ -266,10 +274,9 @@ async function madeBefore(
   outDir: string,
   name: string,
   data: Buffer,
-  old: Manifest | undefined,
+  listed: ReadonlySet<string>,
 ): Promise<Compressed | undefined> {
-  const listed = old ? new Set([...old.files, ...old.previous.flat()]) : undefined;
-  if (!listed?.has(`${name}.br`) || !listed.has(`${name}.gz`)) return undefined;
+  if (!listed.has(`${name}.br`) || !listed.has(`${name}.gz`)) return undefined;
   const read = (file: string) => fs.readFile(path.join(outDir, file)).catch(() => undefined);
   const [existing, br, gzip] = await Promise.all([
     read(name),
@@ -283,11 +290,11 @@ async function writeWithTwins(
   outDir: string,
   name: string,
   data: Buffer,
-  old: Manifest | undefined,
+  listed: ReadonlySet<string>,
 ): Promise<string[]> {
   await writeOnce(path.join(outDir, name), data);
   if (!isCompressible(name)) return [name];
-  const twins = (await madeBefore(outDir, name, data, old)) ?? (await compress(data));
+  const twins = (await madeBefore(outDir, name, data, listed)) ?? (await compress(data));
   const names = [name];
   for (const [suffix, twin] of [
     ['.br', twins.br],

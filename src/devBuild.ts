@@ -3,7 +3,6 @@ import createDebug from 'debug';
 import type { Build, ServedFile } from './built';
 import { compileAsset } from './compile';
 import type { Compiled, CompileSettings } from './compile/types';
-import { AssetError } from './errors';
 import { integrity, sha256 } from './hash';
 import { locate } from './loadPath';
 import type { Manifest, ManifestBundle } from './manifest';
@@ -150,9 +149,4 @@ export class DevelopmentBuilder {
 
 function baseName(file: string): string {
   return file.slice(file.lastIndexOf('/') + 1);
-}
-
-/** Whether an error is one the development error page explains (not a bug of the library). */
-export function isAssetError(error: unknown): error is AssetError {
-  return error instanceof AssetError;
 }

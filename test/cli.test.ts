@@ -5,21 +5,9 @@ import zlib from 'node:zlib';
 import type { Manifest } from '../src';
 import type { AuditResult } from '../src/audit';
 import type { SizeReport } from '../src/report';
-import { CLI, cli, DIST, ensureDist, node, writeRegistryModule } from './dist';
+import { CLI, cli, DIST, ensureDist, node, siteWithModule } from './dist';
 import { writeFiles } from './helpers';
-import { copySite, SITE_ASSETS } from './site';
-
-/** A copy of the site fixture with a registry module `assets.js` next to it. */
-function siteWithModule(more: Record<string, unknown> = {}): string {
-  const dir = copySite();
-  writeRegistryModule(path.join(dir, 'assets.js'), {
-    root: ['assets', 'vendor'],
-    outDir: 'out',
-    assets: SITE_ASSETS,
-    ...more,
-  });
-  return dir;
-}
+import { SITE_ASSETS } from './site';
 
 type Run = Awaited<ReturnType<typeof cli>>;
 

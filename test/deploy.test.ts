@@ -11,7 +11,7 @@ import request from 'supertest';
 import { defineAssets } from '../src';
 import type { Manifest } from '../src';
 import { appWith, builtSite, EXPRESSES } from './app';
-import { cli, ensureDist, node, writeRegistryModule } from './dist';
+import { cli, ensureDist, node, siteWithModule, writeRegistryModule } from './dist';
 import { snapshot, tempDir } from './helpers';
 import { bundleOf, copySite, SITE_ASSETS, siteOptions } from './site';
 
@@ -25,20 +25,6 @@ interface Ready {
   port?: number;
 }
 
-/** The site fixture copied to `dir` (or a fresh folder), with its registry module. */
-function deployableSite(dir = copySite(), more: Record<string, unknown> = {}): string {
-  if (!fs.existsSync(path.join(dir, 'assets'))) {
-    fs.cpSync(path.join(__dirname, 'fixtures', 'site'), dir, { recursive: true });
-  }
-  writeRegistryModule(path.join(dir, 'assets.js'), {
-    root: ['assets', 'vendor'],
-    outDir: 'out',
-    assets: SITE_ASSETS,
-    ...more,
-  });
-  return dir;
-}
-
 function readManifest(dir: string): Manifest {
   return JSON.parse(fs.readFileSync(path.join(dir, 'out', 'manifest.json'), 'utf8')) as Manifest;
 }
@@ -49,7 +35,7 @@ beforeAll(ensureDist, 120_000);
 
 describe('startup from a prebuilt manifest', () => {
   test('after `asset-registry build`, a server starts without loading terser, less or clean-css', async () => {
-    const dir = deployableSite(undefined, { requirePrebuilt: true });
+    const dir = siteWithModule({ requirePrebuilt: true });
     expect((await cli(['build', 'assets.js'], { cwd: dir })).code).toBe(0);
     const started = await node([SERVE, 'assets.js', '--exit'], { cwd: dir, env: PRODUCTION });
     expect(started.stderr).toBe('');
@@ -134,7 +120,7 @@ describe('determinism across machines', () => {
       path.join(tempDir('machine-b-with-a-longer-path-'), 'home', 'deploy', 'current'),
     ];
     folders.forEach((dir, i) => {
-      deployableSite(dir);
+      siteWithModule({}, dir);
       // Every file gets other timestamps on each machine, as a checkout or a copy would give.
       const stamp = new Date(i === 0 ? '2001-02-03T04:05:06Z' : '2024-11-12T13:14:15Z');
       for (const file of Object.keys(snapshot(dir))) {
@@ -266,7 +252,7 @@ describe('cluster: processes starting at once on one outDir', () => {
   }
 
   test(`${WORKERS} workers on an empty outDir, then on the next release, all serve whole files`, async () => {
-    const dir = deployableSite();
+    const dir = siteWithModule();
     const first = await startWorkers(dir);
     await checkWorkers(dir, first);
     for (const child of children.splice(0)) child.stdin.end();

@@ -142,7 +142,7 @@ describe('development mode', () => {
   });
 
   test.each([
-    ['site/widgets.js', 'window.widgets = (;\n', 'Unexpected token', 1, 18],
+    ['site/widgets.js', 'window.widgets = (;\n', 'Unexpected token', 1, 19], // the ";" is the 19th character,
     [
       'site/widgets.less',
       '.widget {\n  color: red;\n  border: 1px solid\n',
@@ -160,9 +160,8 @@ describe('development mode', () => {
         const page = await request(app).get('/').set('Accept', 'text/html').expect(500);
         expect(page.headers['content-type']).toMatch(/html/);
         expect(page.text).toContain(message);
-        expect(page.text).toContain(`${name}:${line}`);
+        expect(page.text).toContain(`${name}:${line}:${column}`);
         expect(page.text).toMatch(new RegExp(`<span class="ar-number">${line}</span>`));
-        void column;
       });
       write(name, SITE_FILES[name]);
       await eventually(async () => {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { copySite, SITE_ASSETS, SITE_FIXTURE } from './site';
 
 const run = promisify(execFile);
 
@@ -99,4 +100,19 @@ exports.assets = defineAssets({
 `,
   );
   return file;
+}
+
+/**
+ * The site fixture in `dir` (a fresh copy by default; copied in when `dir` is empty) with a
+ * registry module `assets.js` next to it, as an app would have.
+ */
+export function siteWithModule(more: Record<string, unknown> = {}, dir = copySite()): string {
+  if (!fs.existsSync(path.join(dir, 'assets'))) fs.cpSync(SITE_FIXTURE, dir, { recursive: true });
+  writeRegistryModule(path.join(dir, 'assets.js'), {
+    root: ['assets', 'vendor'],
+    outDir: 'out',
+    assets: SITE_ASSETS,
+    ...more,
+  });
+  return dir;
 }
