@@ -15,9 +15,10 @@ import { readManifest, rotate, writeManifest } from './manifest';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedAsset, ResolvedOptions } from './options';
 import { makeDictionaryBodies, olderVersions } from './dictionaries';
-import { compress, isCompressible, removeAbandonedTemporaries, writeOnce } from './output';
-import type { Compressed } from './output';
-import type { Registry } from './registry';
+import type { DictionaryBody } from './dictionaries';
+import { compress, removeAbandonedTemporaries, writeOnce } from './output';
+import type { BundleSpec, Registry } from './registry';
+import { madeBefore, reusableBundles, writeWithTwins } from './reuse';
 import { SourceFiles } from './sources';
 import { bytes, sizeTable } from './sizeTable';
 
@@ -87,9 +88,12 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
   const cache = new CompileCache(path.join(options.outDir, '.cache'), options.roots, (file) =>
     sources.hash(file),
   );
+  // Bundles no changed file reaches are kept whole; only the others are compiled and joined.
+  const reused = await reusableBundles(old, fingerprint, options, sources);
+  const toMake = registry.bundles.filter((spec) => !reused.has(spec.id));
   const cacheKeys: string[] = [];
   const compiled = new Map<string, Compiled>();
-  for (const asset of registry.order) {
+  for (const asset of toMake.flatMap((spec) => spec.members)) {
     const file = files.get(asset.name)!;
     const data = await sources.read(file);
     if (!data) throw new AssetConfigError(`Asset ${quote(asset.name)} has no file`, asset.name);
@@ -103,11 +107,20 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     }
     compiled.set(asset.name, result);
   }
+  for (const spec of registry.bundles.filter((kept) => reused.has(kept.id))) {
+    for (const asset of spec.members) {
+      const hash = await sources.hash(files.get(asset.name)!);
+      cacheKeys.push(compileKey(fingerprint, asset.name, hash));
+    }
+  }
 
   // Files the last build wrote (and keeps): their twins can be read back instead of remade.
   const listedBefore = new Set(old ? [...old.files, ...old.previous.flat()] : []);
+  // The older versions a new bundle gets dcz bodies against, unless this build turns out to
+  // remake the last one (then its own older versions stay: see rotate).
+  const history = old ? [old.files, ...old.previous].slice(0, options.keepVersions - 1) : [];
   const made = await Promise.all(
-    registry.bundles.map(async (spec) => {
+    toMake.map(async (spec) => {
       const members = spec.members.map((asset) => ({
         name: asset.name,
         ...compiled.get(asset.name)!,
@@ -115,32 +128,48 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       const joined = concatenate(spec.kind, members, spec.id);
       const file = `${spec.group}.${contentHash(joined.code)}.${spec.kind}`;
       const body = Buffer.from(`${joined.code}\n${mapComment(spec.kind, `${file}.map`)}\n`);
-      const twins =
-        (await madeBefore(options.outDir, file, body, listedBefore)) ?? (await compress(body));
+      // The dcz bodies are made while brotli runs on the thread pool.
+      const [twins, dictionaries] = await Promise.all([
+        madeBefore(options.outDir, file, body, listedBefore).then(
+          (twins) => twins ?? compress(body),
+        ),
+        makeDictionaryBodies(
+          options.outDir,
+          file,
+          body,
+          olderVersions(spec.group, spec.kind, file, history),
+        ),
+      ]);
       const sizes = members.map(({ name, code }) => ({ name, min: Buffer.byteLength(code) }));
       checkBudget(spec.id, spec.kind, twins.br.length, sizes, options);
       const map = Buffer.from(JSON.stringify({ ...joined.map, file }));
-      return { spec, file, body, twins, map };
+      return { spec, file, body, twins, map, dictionaries };
     }),
   );
+  for (const bundle of reused.values()) {
+    const members = bundle.members.map(({ asset, min }) => ({ name: asset, min }));
+    checkBudget(bundle.id, bundle.kind, bundle.sizes.brotli, members, options);
+  }
 
   await fs.mkdir(options.outDir, { recursive: true });
   const written: string[] = [];
   const copies: Record<string, string> = {};
-  for (const result of compiled.values()) {
-    for (const copy of result.copies) {
-      if (copies[copy.name]) continue;
-      copies[copy.name] = displayName(copy.from, options.roots);
-      written.push(
-        ...(await writeWithTwins(
-          options.outDir,
-          copy.name,
-          (await sources.read(copy.from))!,
-          listedBefore,
-        )),
-      );
+  const copiesWritten = new Map<string, string[]>();
+  /** Writes the `url()` copies of a bundle's members; returns their files. */
+  const writeCopies = async (spec: BundleSpec) => {
+    const names: string[] = [];
+    for (const copy of spec.members.flatMap((asset) => compiled.get(asset.name)!.copies)) {
+      let done = copiesWritten.get(copy.name);
+      if (!done) {
+        const data = (await sources.read(copy.from))!;
+        done = await writeWithTwins(options.outDir, copy.name, data, listedBefore);
+        copies[copy.name] = displayName(copy.from, options.roots);
+        copiesWritten.set(copy.name, done);
+      }
+      names.push(...done);
     }
-  }
+    return names;
+  };
   // A member's source bytes: its file and the LESS partials it imports, not its url() files.
   const sizeOf = (asset: ResolvedAsset) => {
     const { inputs, copies } = compiled.get(asset.name)!;
@@ -148,14 +177,41 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     const imports = inputs.filter((input) => !referenced.has(input));
     return sum([files.get(asset.name)!, ...imports].map((file) => sources.size(file)));
   };
+  const inputs: Record<string, string> = {};
   const bundles: ManifestBundle[] = [];
-  for (const { spec, file, body, twins, map } of made) {
+  const dictionaryBodies = new Map<ManifestBundle, DictionaryBody[]>();
+  for (const spec of registry.bundles) {
+    const kept = reused.get(spec.id);
+    if (kept) {
+      bundles.push({ ...kept });
+      written.push(...kept.files!);
+      for (const name of kept.inputs!) inputs[name] = old!.inputs[name];
+      for (const file of kept.files!) if (old!.copies[file]) copies[file] = old!.copies[file];
+      continue;
+    }
+    const { file, body, twins, map, dictionaries } = made.find((each) => each.spec === spec)!;
     await writeOnce(path.join(options.outDir, file), body);
     await writeOnce(path.join(options.outDir, `${file}.br`), twins.br);
     await writeOnce(path.join(options.outDir, `${file}.gz`), twins.gzip);
     await writeOnce(path.join(options.outDir, `${file}.map`), map);
-    written.push(file, `${file}.br`, `${file}.gz`, `${file}.map`);
-    bundles.push({
+    const bundleFiles = [file, `${file}.br`, `${file}.gz`, `${file}.map`];
+    bundleFiles.push(...(await writeCopies(spec)));
+    written.push(...bundleFiles);
+    const read = new Set(
+      spec.members.flatMap((asset) => [
+        files.get(asset.name)!,
+        ...compiled.get(asset.name)!.inputs,
+      ]),
+    );
+    const bundleInputs: string[] = [];
+    for (const input of read) {
+      const hash = await sources.hash(input);
+      if (!hash) continue;
+      const name = displayName(input, options.roots);
+      inputs[name] = hash;
+      bundleInputs.push(name);
+    }
+    const bundle: ManifestBundle = {
       id: spec.id,
       group: spec.group,
       kind: spec.kind,
@@ -174,41 +230,41 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
         source: sizeOf(asset),
         min: Buffer.byteLength(compiled.get(asset.name)!.code),
       })),
-    });
+      inputs: bundleInputs.sort(),
+      files: [...new Set(bundleFiles)].sort(),
+    };
+    dictionaryBodies.set(bundle, dictionaries);
+    bundles.push(bundle);
   }
 
-  const inputs: Record<string, string> = {};
-  const inputFiles = new Set([
-    ...files.values(),
-    ...[...compiled.values()].flatMap((result) => result.inputs),
-  ]);
-  for (const file of [...inputFiles].sort()) {
-    const hash = await sources.hash(file);
-    if (hash) inputs[displayName(file, options.roots)] = hash;
-  }
   const bundleFiles = [...new Set(written)].sort();
   const { previous, remove } = rotate(old, bundleFiles, options.keepVersions);
   // Returning visitors hold an older version: give them the new one compressed against it.
-  for (const [i, bundle] of bundles.entries()) {
-    const older = olderVersions(bundle.group, bundle.kind, bundle.file, previous);
-    if (!older.length) continue;
-    bundle.dictionaries = await makeDictionaryBodies(
-      options.outDir,
-      bundle.file,
-      made[i].body,
-      older,
-      writeOnce,
+  // A kept bundle keeps its dcz bodies against versions still kept.
+  const keptVersions = new Set(previous.flat());
+  for (const bundle of bundles) {
+    const made = dictionaryBodies.get(bundle);
+    const usable = (made ?? bundle.dictionaries ?? []).filter(
+      (entry) => keptVersions.has(entry.from) && (made || listedBefore.has(entry.file)),
     );
-    written.push(...bundle.dictionaries.map((entry) => entry.file));
+    for (const body of made ?? []) {
+      if (usable.includes(body)) await writeOnce(path.join(options.outDir, body.file), body.data);
+    }
+    bundle.dictionaries = usable.length
+      ? usable.map(({ from, hash, file, bytes }) => ({ from, hash, file, bytes }))
+      : undefined;
+    written.push(...usable.map((entry) => entry.file));
   }
   const fileList = [...new Set(written)].sort();
+  // By name, so that the manifest is the same whichever bundles were kept.
+  const sortedInputs = byName(inputs);
   const manifest: Manifest = {
     version: 1,
     fingerprint,
-    inputHash: sha256(JSON.stringify([fingerprint, inputs])),
+    inputHash: sha256(JSON.stringify([fingerprint, sortedInputs])),
     bundles,
-    copies,
-    inputs,
+    copies: byName(copies),
+    inputs: sortedInputs,
     files: fileList,
     previous,
   };
@@ -265,49 +321,6 @@ function checkBudget(
   );
 }
 
-/**
- * The `.br` and `.gz` twins of a content-hashed file the last build already wrote, read back
- * instead of compressed again (brotli 11 is most of a one-file rebuild): only when the file on
- * disk holds exactly these bytes and the last manifest lists both twins.
- */
-async function madeBefore(
-  outDir: string,
-  name: string,
-  data: Buffer,
-  listed: ReadonlySet<string>,
-): Promise<Compressed | undefined> {
-  if (!listed.has(`${name}.br`) || !listed.has(`${name}.gz`)) return undefined;
-  const read = (file: string) => fs.readFile(path.join(outDir, file)).catch(() => undefined);
-  const [existing, br, gzip] = await Promise.all([
-    read(name),
-    read(`${name}.br`),
-    read(`${name}.gz`),
-  ]);
-  return existing?.equals(data) && br && gzip ? { br, gzip } : undefined;
-}
-
-async function writeWithTwins(
-  outDir: string,
-  name: string,
-  data: Buffer,
-  listed: ReadonlySet<string>,
-): Promise<string[]> {
-  await writeOnce(path.join(outDir, name), data);
-  if (!isCompressible(name)) return [name];
-  const twins = (await madeBefore(outDir, name, data, listed)) ?? (await compress(data));
-  const names = [name];
-  for (const [suffix, twin] of [
-    ['.br', twins.br],
-    ['.gz', twins.gzip],
-  ] as const) {
-    if (twin.length < data.length * 0.9) {
-      await writeOnce(path.join(outDir, name + suffix), twin);
-      names.push(name + suffix);
-    }
-  }
-  return names;
-}
-
 async function pruneCache(
   folder: string,
   cache: CompileCache,
@@ -342,6 +355,10 @@ function outputError(error: unknown, outDir: string): AssetBuildError | undefine
 
 function mapComment(kind: 'js' | 'css', file: string): string {
   return kind === 'js' ? `//# sourceMappingURL=${file}` : `/*# sourceMappingURL=${file} */`;
+}
+
+function byName(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function sum(values: number[]): number {

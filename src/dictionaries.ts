@@ -61,25 +61,29 @@ export interface DictionaryEntry {
   bytes: number;
 }
 
+/** A dcz body made in memory, written with the bundle once the build holds. */
+export interface DictionaryBody extends DictionaryEntry {
+  data: Buffer;
+}
+
 /**
- * Makes (or finds already made) the dcz bodies of a new bundle against each older version still
- * in `outDir`. An older version whose file is gone is skipped.
+ * Makes the dcz bodies of a new bundle against each older version still in `outDir`, in memory:
+ * nothing is written before the build is known to succeed. An older version whose file is gone
+ * is skipped.
  */
 export async function makeDictionaryBodies(
   outDir: string,
   file: string,
   body: Buffer,
   olderFiles: readonly string[],
-  write: (file: string, data: Buffer) => Promise<void>,
-): Promise<DictionaryEntry[]> {
-  const entries: DictionaryEntry[] = [];
+): Promise<DictionaryBody[]> {
+  const bodies: DictionaryBody[] = [];
   for (const from of olderFiles) {
     const dictionary = await fs.readFile(path.join(outDir, from)).catch(() => undefined);
     if (!dictionary) continue;
-    const dcz = compressWithDictionary(body, dictionary);
-    const name = dczFileOf(file, from);
-    await write(path.join(outDir, name), dcz);
-    entries.push({ from, hash: dictionaryHash(dictionary), file: name, bytes: dcz.length });
+    const data = compressWithDictionary(body, dictionary);
+    const hash = dictionaryHash(dictionary);
+    bodies.push({ from, hash, file: dczFileOf(file, from), bytes: data.length, data });
   }
-  return entries;
+  return bodies;
 }

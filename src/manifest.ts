@@ -31,6 +31,13 @@ export interface ManifestBundle {
   members: { asset: string; source: number; min: number }[];
   /** This bundle compressed against each older version still kept (`dcz`, RFC 9842). */
   dictionaries?: DictionaryEntry[];
+  /**
+   * Every file its members read (their files, LESS imports, `url()` files): when none of them
+   * changed, the next build keeps this bundle as it is. (Missing in manifests of 0.1.)
+   */
+  inputs?: string[];
+  /** Its files in `outDir` (itself, twins, map, `url()` copies and theirs), without dcz files. */
+  files?: string[];
 }
 
 /** `outDir/manifest.json`: what the last build made and from what. */

@@ -27,18 +27,57 @@ declare global {
   }
 }
 
-/** `res.requireAssets`: one function for every response, reading the response's own state. */
+/**
+ * Express gives every response a fresh hidden class, so a property set on a response makes V8
+ * copy that class, about as much work as Express's whole routing of the request (measured with
+ * `npm run bench:request -- --instructions`). The response methods therefore live on Express's
+ * response prototype, installed once, and all per-response state stays in `res.locals`.
+ * Responses the middleware did not see (no `PageAssets` in their locals) behave as before.
+ */
+const installed = new WeakSet<object>();
+/** The error page of a development registry, for pages it handled. */
+const developmentOf = new WeakMap<PageAssets, DevelopmentPages>();
+
+type Send = Response['send'];
+type Render = (this: Response, view: string, options?: object, callback?: Callback) => void;
+type Callback = (error: Error | null, html?: string) => void;
+
+function pageOf(res: Response): PageAssets | undefined {
+  const page: unknown = res.locals?.pageAssets;
+  return page instanceof PageAssets ? page : undefined;
+}
+
+/** `res.requireAssets`: reads the response's own page. */
 function requireAssets(this: Response, ...names: (string | readonly string[])[]): void {
-  const page = this.locals.pageAssets;
+  const page = pageOf(this);
+  if (!page) throw new Error('res.requireAssets() needs app.use(assets.middleware()) before it');
   page.require(...names);
   // Several calls in one turn of the handler make one 103, sent before any slow work.
   if (page.sendHints) queueMicrotask(page.sendHints);
 }
 
+/** Adds `requireAssets` and the filling `send`/`render` to the prototype that owns `render`. */
+function installOn(res: Response): void {
+  let owner: object | null = Object.getPrototypeOf(res) as object | null;
+  while (owner && !Object.hasOwn(owner, 'render')) owner = Object.getPrototypeOf(owner) as object;
+  if (!owner)
+    throw new TypeError('assets.middleware() is Express middleware: res.render is missing');
+  if (installed.has(owner)) return;
+  const { send, render } = owner as { send: Send; render: Render };
+  const method = (value: unknown) => ({ value, writable: true, configurable: true });
+  Object.defineProperties(owner, {
+    requireAssets: method(requireAssets),
+    send: method(filledSend(send)),
+    render: method(filledRender(render)),
+  });
+  installed.add(owner);
+}
+
 /**
- * The Express adapter: gives each response its {@link PageAssets} (as `res.requireAssets`,
- * `res.locals.requireAsset`, `res.locals.assetTags`), fills the tags into the rendered HTML,
- * sends `Link` preload headers (and `103 Early Hints` when enabled), and serves the build.
+ * The adapter of one registry: gives each response its {@link PageAssets} (as
+ * `res.requireAssets`, `res.locals.requireAsset`, `res.locals.assetTags`), fills the tags into
+ * the rendered HTML, sends `Link` preload headers (and `103 Early Hints` when enabled), and
+ * serves the build.
  */
 export function createMiddleware(assets: AssetRegistry): RequestHandler {
   const { options, registry } = assets;
@@ -59,70 +98,85 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
       next(new Error('The assets are not built yet: await assets.build() before serving pages'));
       return;
     }
+    if (res.requireAssets !== requireAssets) installOn(res);
     const page = new PageAssets(registry, currentBuild, options.publicPath);
-    if (options.earlyHints) {
-      let hinted = 0;
-      page.sendHints = () => {
-        if (res.headersSent) return;
-        const links = page.preloadLinks();
-        if (links.length > hinted) res.writeEarlyHints({ link: links.slice(hinted) });
-        hinted = links.length;
-      };
-    }
-    res.requireAssets = requireAssets;
-    res.locals.pageAssets = page;
-    res.locals.requireAsset = (...names) => {
+    if (options.earlyHints) page.sendHints = hintsFor(res, page);
+    const locals = res.locals;
+    locals.pageAssets = page;
+    locals.requireAsset = (...names) => {
       page.require(...names);
       return '';
     };
-    res.locals.assetTags = (kind) => page.placeholder(kind);
-    fillOnSend(res, page, development);
-    development?.record(req, res, page);
+    locals.assetTags = (kind) => page.placeholder(kind);
+    if (development) {
+      developmentOf.set(page, development);
+      development.record(req, res, page);
+    }
     next();
   };
 }
 
+/** Sends a `103 Early Hints` for the needs not hinted yet, while the headers are not sent. */
+function hintsFor(res: Response, page: PageAssets): () => void {
+  let hinted = 0;
+  return () => {
+    if (res.headersSent) return;
+    const links = page.preloadLinks();
+    if (links.length > hinted) res.writeEarlyHints({ link: links.slice(hinted) });
+    hinted = links.length;
+  };
+}
+
 /**
- * Fills the tags in after the page is complete: a layout's `<head>` is written before a child
- * block or a partial requires its assets, so the tags are only known at the end of the render.
+ * `res.send` that fills the tags into a page sent as a string and adds the `Link` preloads:
+ * the tags are only known once the page is complete (a layout's `<head>` is written before a
+ * child block or a partial requires its assets).
  */
-function fillOnSend(res: Response, page: PageAssets, development?: DevelopmentPages): void {
-  const send = res.send;
-  const render = res.render;
-  let filled: string | undefined; // the page res.render filled: sending it needs no second pass
-  res.send = function sendWithAssets(this: Response, body?: unknown) {
-    if (typeof body === 'string' && body !== filled) body = page.fill(body, nonceOf(res));
-    // Node's own header calls: Express's res.get/res.append add work on every page.
-    if (!res.headersSent && page.needs.size && !res.hasHeader('Link')) {
-      res.setHeader('Link', page.preloadLinks());
+function filledSend(send: Send): Send {
+  return function sendWithAssets(this: Response, body?: unknown) {
+    const page = pageOf(this);
+    if (page) {
+      // A page that res.render filled comes back unchanged, without a second pass.
+      if (typeof body === 'string') body = page.fill(body, nonceOf(this));
+      // Node's own header calls: Express's res.get/res.append add work on every page.
+      if (!this.headersSent && page.needs.size && !this.hasHeader('Link')) {
+        this.setHeader('Link', page.preloadLinks());
+      }
     }
     return send.call(this, body);
   };
-  type Callback = (error: Error | null, html?: string) => void;
-  const renderAny = render as (this: Response, ...args: unknown[]) => void;
-  res.render = function renderWithAssets(this: Response, view: string, ...rest: unknown[]) {
+}
+
+/**
+ * `res.render` that fills the tags into the rendered page and makes the page the one being
+ * rendered (for template code that cannot see the locals) while the engine runs.
+ */
+function filledRender(render: Render): Render {
+  return function renderWithAssets(this: Response, view, ...rest: unknown[]) {
+    const page = pageOf(this);
     const given = rest.findLast((arg): arg is Callback => typeof arg === 'function');
-    const locals = rest[0] === given ? {} : rest[0];
+    const options = (rest[0] === given ? undefined : rest[0]) as object | undefined;
+    if (!page) return render.call(this, view, options, given);
     // Express's own default: send the page, or pass the error on (in development, an asset
     // error shows the error page).
     const callback: Callback =
       given ??
       ((error, html) => {
-        if (!error) res.send(html);
-        else if (!development?.showError(error, res.req, res)) res.req.next!(error);
+        if (!error) this.send(html);
+        else if (!developmentOf.get(page)?.showError(error, this.req, this)) this.req.next!(error);
       });
     const outer = rendering.page;
     rendering.page = page;
     try {
-      renderAny.call(this, view, locals, (error: Error | null, html?: string) => {
+      render.call(this, view, options ?? {}, (error, html) => {
         rendering.page = outer;
         if (error) callback(withAssetFacts(error, page));
-        else callback(null, (filled = page.fill(html ?? '', nonceOf(res))));
+        else callback(null, page.fill(html ?? '', nonceOf(this)));
       });
     } finally {
       rendering.page = outer;
     }
-  } as Response['render'];
+  };
 }
 
 /** Gives a template engine's error about an unknown asset the facts of the original. */
@@ -144,7 +198,7 @@ function withAssetFacts(error: Error, page: PageAssets): Error {
 export function createNeeds(assets: AssetRegistry, names: readonly string[]): RequestHandler {
   for (const name of names) assets.registry.closure(name); // unknown names fail at startup
   return function requireAssetsMiddleware(req: Request, res: Response, next: NextFunction) {
-    if (typeof res.requireAssets !== 'function') {
+    if (!pageOf(res)) {
       next(new Error('assets.needs() needs app.use(assets.middleware()) before it'));
       return;
     }

@@ -38,6 +38,8 @@ export class PageAssets {
   /** The names required, as given: checked at once, expanded to dependencies when read. */
   private readonly required = new Set<string>();
   private expanded?: ReadonlySet<string>;
+  /** What {@link fill} returned last: filling it again gives it back without a second pass. */
+  private filled?: string;
 
   constructor(
     private readonly registry: Registry,
@@ -87,12 +89,13 @@ export class PageAssets {
 
   /** Replaces the marks in a rendered page with the tags of everything the page needed. */
   fill(html: string, nonce?: string): string {
+    if (html === this.filled) return html;
     // One pass over the page; each kind's tags are made once, however many marks there are.
     const made: Partial<Record<Kind, string>> = {};
-    return html.replace(
+    return (this.filled = html.replace(
       MARK_PATTERN,
       (_mark, kind: Kind) => (made[kind] ??= this.tags(kind, nonce)),
-    );
+    ));
   }
 
   /** `Link` header values preloading the bundles the page needs. */

@@ -289,12 +289,12 @@ describe('build(): cached startup', () => {
     expect([...second.files.keys()].sort()).toEqual([...first.files.keys()].sort());
   });
 
-  test('a rebuild reads the twins of a bundle that did not change instead of compressing again', async () => {
+  test('a rebuild keeps a bundle no changed file reaches, and reads back the twins of one whose bytes did not change', async () => {
     const dir = copySite();
     const outDir = path.join(dir, 'out');
     const first = await buildSite(dir);
     const js = bundleOf(first, 'main.js').file;
-    // Put a different (but valid) brotli twin in place: reused, it shows in the new manifest.
+    // Put a different (but valid) brotli twin in place: a kept bundle is not compressed again.
     const body = fs.readFileSync(path.join(outDir, js));
     const quick = zlib.brotliCompressSync(body, {
       params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 },
@@ -307,14 +307,20 @@ describe('build(): cached startup', () => {
     );
     const second = await buildSite(dir);
     expect(bundleOf(second, 'main.css').file).not.toBe(bundleOf(first, 'main.css').file);
-    expect(bundleOf(second, 'main.js').file).toBe(js);
-    expect(bundleOf(second, 'main.js').sizes.brotli).toBe(quick.length);
-    // A twin whose file no longer holds the same bytes is never reused.
+    expect(bundleOf(second, 'main.js')).toEqual(bundleOf(first, 'main.js'));
+    expect(fs.readFileSync(path.join(outDir, `${js}.br`)).equals(quick)).toBe(true);
+    // A bundle whose file no longer holds its bytes is made again; so are its twins, which
+    // are read back only when the file holds exactly the new bytes.
     fs.writeFileSync(path.join(outDir, js), `${body}\n`);
     fs.appendFileSync(path.join(dir, 'assets', 'site', 'base.less'), '\n.again { color: blue; }\n');
     const third = await buildSite(dir);
     expect(bundleOf(third, 'main.js').sizes.brotli).toBe(bundleOf(first, 'main.js').sizes.brotli);
     expect(fs.readFileSync(path.join(outDir, js)).equals(body)).toBe(true);
+    // Its twins on disk are right again, so the next change reads them back.
+    fs.writeFileSync(path.join(outDir, js), `${body}\n`);
+    fs.appendFileSync(path.join(dir, 'assets', 'site', 'base.less'), '\n.more { color: green; }\n');
+    const fourth = await buildSite(dir);
+    expect(bundleOf(fourth, 'main.js').sizes).toEqual(bundleOf(first, 'main.js').sizes);
   });
 
   test('a deleted bundle file means a rebuild', async () => {
