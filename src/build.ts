@@ -92,6 +92,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
   const reused = await reusableBundles(old, fingerprint, options, sources);
   const toMake = registry.bundles.filter((spec) => !reused.has(spec.id));
   const cacheKeys: string[] = [];
+  const cacheWrites: Promise<void>[] = [];
   const compiled = new Map<string, Compiled>();
   for (const asset of toMake.flatMap((spec) => spec.members)) {
     const file = files.get(asset.name)!;
@@ -103,7 +104,10 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     if (!result) {
       debug('compiling %s', asset.name);
       result = await compileAsset(asset, file, data, settings, sources);
-      await cache.put(key, result);
+      // Written while the bundles are joined and compressed; awaited before the manifest.
+      const write = cache.put(key, result);
+      write.catch(() => undefined); // reported where it is awaited, below
+      cacheWrites.push(write);
     }
     compiled.set(asset.name, result);
   }
@@ -151,6 +155,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     checkBudget(bundle.id, bundle.kind, bundle.sizes.brotli, members, options);
   }
 
+  await Promise.all(cacheWrites);
   await fs.mkdir(options.outDir, { recursive: true });
   const written: string[] = [];
   const copies: Record<string, string> = {};
@@ -190,12 +195,15 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       continue;
     }
     const { file, body, twins, map, dictionaries } = made.find((each) => each.spec === spec)!;
-    await writeOnce(path.join(options.outDir, file), body);
-    await writeOnce(path.join(options.outDir, `${file}.br`), twins.br);
-    await writeOnce(path.join(options.outDir, `${file}.gz`), twins.gzip);
-    await writeOnce(path.join(options.outDir, `${file}.map`), map);
-    const bundleFiles = [file, `${file}.br`, `${file}.gz`, `${file}.map`];
-    bundleFiles.push(...(await writeCopies(spec)));
+    const outputs = { [file]: body, [`${file}.br`]: twins.br, [`${file}.gz`]: twins.gzip };
+    outputs[`${file}.map`] = map;
+    const [copyFiles] = await Promise.all([
+      writeCopies(spec),
+      ...Object.entries(outputs).map(([name, data]) =>
+        writeOnce(path.join(options.outDir, name), data),
+      ),
+    ]);
+    const bundleFiles = [...Object.keys(outputs), ...copyFiles];
     written.push(...bundleFiles);
     const read = new Set(
       spec.members.flatMap((asset) => [
@@ -286,9 +294,14 @@ async function isUpToDate(
   sources: SourceFiles,
 ): Promise<boolean> {
   if (manifest.fingerprint !== fingerprint) return false;
-  for (const [name, hash] of Object.entries(manifest.inputs)) {
-    if ((await sources.hash(resolveDisplayName(name, options.roots))) !== hash) return false;
-  }
+  // Read and hashed side by side: the hashes serve the rest of the build too.
+  const same = await Promise.all(
+    Object.entries(manifest.inputs).map(
+      async ([name, hash]) =>
+        (await sources.hash(resolveDisplayName(name, options.roots))) === hash,
+    ),
+  );
+  if (!same.every(Boolean)) return false;
   const present = await Promise.all(
     manifest.files.map((file) =>
       fs.stat(path.join(options.outDir, file)).then(

@@ -90,6 +90,7 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
     : undefined;
   const currentBuild = () => assets.current;
   const development = assets.development;
+  let lastPrototype: object | undefined;
 
   return function assetRegistryMiddleware(req: Request, res: Response, next: NextFunction) {
     if (development?.report(req, res, next) || serve?.(req, res)) return;
@@ -98,7 +99,12 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
       next(new Error('The assets are not built yet: await assets.build() before serving pages'));
       return;
     }
-    if (res.requireAssets !== requireAssets) installOn(res);
+    // A prototype read costs less than a property lookup on a response (see `installed`).
+    const prototype = Object.getPrototypeOf(res) as object;
+    if (prototype !== lastPrototype) {
+      installOn(res);
+      lastPrototype = prototype;
+    }
     const page = new PageAssets(registry, currentBuild, options.publicPath);
     if (options.earlyHints) page.sendHints = hintsFor(res, page);
     const locals = res.locals;
@@ -139,9 +145,8 @@ function filledSend(send: Send): Send {
       // A page that res.render filled comes back unchanged, without a second pass.
       if (typeof body === 'string') body = page.fill(body, nonceOf(this));
       // Node's own header calls: Express's res.get/res.append add work on every page.
-      if (!this.headersSent && page.needs.size && !this.hasHeader('Link')) {
-        this.setHeader('Link', page.preloadLinks());
-      }
+      const link = page.linkHeader();
+      if (link && !this.headersSent && !this.hasHeader('Link')) this.setHeader('Link', link);
     }
     return send.call(this, body);
   };

@@ -3,7 +3,7 @@ import type { Build } from './built';
 import { AssetMissingError } from './errors';
 import type { Kind } from './options';
 import type { Registry } from './registry';
-import { preloadLinks, tagsFor } from './tags';
+import { linkHeader, preloadLinks, tagsFor } from './tags';
 
 /**
  * Marks where tags go until the whole page is rendered. Letters and digits only, so it passes
@@ -101,6 +101,13 @@ export class PageAssets {
   /** `Link` header values preloading the bundles the page needs. */
   preloadLinks(): string[] {
     return this.required.size ? preloadLinks(this.currentBuild(), this.publicPath, this.needs) : [];
+  }
+
+  /** The same as one `Link` header value (comma-separated), undefined when nothing is needed. */
+  linkHeader(): string | undefined {
+    return this.required.size
+      ? linkHeader(this.currentBuild(), this.publicPath, this.needs)
+      : undefined;
   }
 }
 

@@ -37,9 +37,7 @@ export async function reusableBundles(
         if (!hash || hash !== old.inputs[name]) return;
       }
       const present = await Promise.all(
-        bundle.files.map((file) =>
-          fs.stat(path.join(options.outDir, file)).then(Boolean, () => false),
-        ),
+        bundle.files.map((file) => exists(path.join(options.outDir, file))),
       );
       // The bundle itself must still hold the bytes its integrity names.
       const body = await fs.readFile(path.join(options.outDir, bundle.file)).catch(() => undefined);
@@ -72,13 +70,26 @@ export async function madeBefore(
   return existing?.equals(data) && br && gzip ? { br, gzip } : undefined;
 }
 
-/** Writes a file and, when compressing pays, its `.br` and `.gz` twins; returns the names. */
+function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(Boolean, () => false);
+}
+
+/**
+ * Writes a content-hashed file and, when compressing pays, its `.br` and `.gz` twins; returns
+ * the names.
+ */
 export async function writeWithTwins(
   outDir: string,
   name: string,
   data: Buffer,
   listed: ReadonlySet<string>,
 ): Promise<string[]> {
+  // A content-hashed name the last build wrote holds these bytes: nothing to write again.
+  if (listed.has(name) && (await exists(path.join(outDir, name)))) {
+    const twins = [`${name}.br`, `${name}.gz`].filter((twin) => listed.has(twin));
+    const present = await Promise.all(twins.map((twin) => exists(path.join(outDir, twin))));
+    if (present.every(Boolean)) return [name, ...twins];
+  }
   await writeOnce(path.join(outDir, name), data);
   if (!isCompressible(name)) return [name];
   const twins = (await madeBefore(outDir, name, data, listed)) ?? (await compress(data));

@@ -10,8 +10,16 @@ interface TagTable {
   tags: { before: string; after: string }[];
   /** Each bundle's `Link` header value for a preload. */
   links: string[];
-  /** The bundles chosen for each set of needs already seen. */
-  chosen: WeakMap<ReadonlySet<string>, number[]>;
+  /** What each set of needs already seen gets: the registry hands out one set per combination. */
+  chosen: WeakMap<ReadonlySet<string>, Chosen>;
+}
+
+/** The bundles chosen for one set of needs, and what is printed for them without a nonce. */
+interface Chosen {
+  bundles: number[];
+  tags: Partial<Record<Kind, string>>;
+  links?: string[];
+  linkHeader?: string;
 }
 
 const tables = new WeakMap<Build, TagTable>();
@@ -41,19 +49,22 @@ export function bundlesFor(
   needs: ReadonlySet<string>,
   kind?: Kind,
 ): number[] {
-  const table = tableOf(build, publicPath);
-  // The registry hands out one set per combination of requirements: choose once per set.
-  let all = table.chosen.get(needs);
-  if (!all) {
-    const chosen = new Set<number>();
+  const all = chosenFor(tableOf(build, publicPath), needs).bundles;
+  return kind ? all.filter((i) => build.bundles[i].kind === kind) : all;
+}
+
+function chosenFor(table: TagTable, needs: ReadonlySet<string>): Chosen {
+  let chosen = table.chosen.get(needs);
+  if (!chosen) {
+    const bundles = new Set<number>();
     for (const name of needs) {
       const index = table.bundleOf.get(name);
-      if (index !== undefined) chosen.add(index);
+      if (index !== undefined) bundles.add(index);
     }
-    all = [...chosen].sort((a, b) => a - b);
-    table.chosen.set(needs, all);
+    chosen = { bundles: [...bundles].sort((a, b) => a - b), tags: {} };
+    table.chosen.set(needs, chosen);
   }
-  return kind ? all.filter((i) => build.bundles[i].kind === kind) : all;
+  return chosen;
 }
 
 /** The `<link>`/`<script>` tags of the bundles of `kind` that hold what the page needs. */
@@ -64,11 +75,15 @@ export function tagsFor(
   kind: Kind,
   nonce?: string,
 ): string {
-  const { tags } = tableOf(build, publicPath);
+  const table = tableOf(build, publicPath);
+  const chosen = chosenFor(table, needs);
+  if (!nonce && chosen.tags[kind] !== undefined) return chosen.tags[kind];
   const nonceAttribute = nonce ? ` nonce="${escapeHtml(nonce)}"` : '';
-  return bundlesFor(build, publicPath, needs, kind)
-    .map((i) => `${tags[i].before}${nonceAttribute}${tags[i].after}`)
+  const printed = bundlesFor(build, publicPath, needs, kind)
+    .map((i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`)
     .join('\n');
+  if (!nonce) chosen.tags[kind] = printed;
+  return printed;
 }
 
 /** `Link` header values that preload the bundles the page needs, styles first. */
@@ -77,11 +92,25 @@ export function preloadLinks(
   publicPath: string,
   needs: ReadonlySet<string>,
 ): string[] {
-  const { links } = tableOf(build, publicPath);
-  const chosen = bundlesFor(build, publicPath, needs);
-  const byKind = (kind: Kind) =>
-    chosen.filter((i) => build.bundles[i].kind === kind).map((i) => links[i]);
-  return [...byKind('css'), ...byKind('js')];
+  const table = tableOf(build, publicPath);
+  const chosen = chosenFor(table, needs);
+  if (!chosen.links) {
+    const byKind = (kind: Kind) =>
+      chosen.bundles.filter((i) => build.bundles[i].kind === kind).map((i) => table.links[i]);
+    chosen.links = [...byKind('css'), ...byKind('js')];
+  }
+  return [...chosen.links];
+}
+
+/** The `Link` header preloading the bundles the page needs: one field, made once per needs. */
+export function linkHeader(
+  build: Build,
+  publicPath: string,
+  needs: ReadonlySet<string>,
+): string | undefined {
+  const chosen = chosenFor(tableOf(build, publicPath), needs);
+  chosen.linkHeader ??= preloadLinks(build, publicPath, needs).join(', ');
+  return chosen.linkHeader || undefined;
 }
 
 function tagParts(bundle: ManifestBundle, crossOrigin: boolean): { before: string; after: string } {
