@@ -2,6 +2,7 @@
  * bench/request: what declaring needs and printing tags cost per request.
  *
  *   npx tsx bench/request.ts [--iterations=400000] [--duration=3] [--rounds=5] [--source]
+ *                            [--instructions]   (also counts instructions with valgrind: ~5 min)
  *   npx tsx bench/request.ts --library=bench/out/patched/index.js   (a compiled variant)
  *
  * The library is measured as it ships: src/ is first compiled by the project's tsc into
@@ -19,10 +20,13 @@
  * 2. A ~5 kB page rendered by an Express 5 app (a template function as view engine), once with
  *    the middleware (the handler requires the 5 names, the template prints
  *    `assetTags('css')`/`assetTags('js')`, the middleware fills them in and adds `Link`), once
- *    by the same app without it, printing the same tags as fixed strings: both send the same
- *    HTML. Each app in its own child process, loaded by wrk (-t1 -c10, another process; an
+ *    by the same app without it, printing the same tags as fixed strings, and once by that app
+ *    behind a middleware that only calls next() (the floor of any middleware): all send the
+ *    same HTML. Each app in its own child process, loaded by wrk (-t1 -c10, another process; an
  *    in-process client when wrk is missing), `rounds` runs of each, taking turns. The server's
- *    CPU time per request is the figure that holds on a busy machine; requests per second too.
+ *    CPU time per request and requests per second.
+ * 3. With --instructions, the servers' instructions per request counted by valgrind: CPU time on
+ *    this shared machine varies 2-3x between runs, an instruction count does not.
  */
 import { fork, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -146,11 +150,20 @@ ${locals.js}
 
 const ITEMS = Array.from({ length: 40 }, (_, i) => `Catalogue entry number ${i + 1}`);
 
+/**
+ * The three apps the page is served by: `with` the middleware (the handler requires, the
+ * template prints the tags), `without` it (the same tags as fixed strings), and `noop`: without
+ * it but with one middleware that only calls next(), the least any middleware costs.
+ */
+type Variant = 'with' | 'without' | 'noop';
+const VARIANTS: readonly Variant[] = ['with', 'without', 'noop'];
+
 /** An Express app whose view engine renders {@link pageHtml}; `views` is an empty folder. */
 function appFor(
   assets: AssetRegistry | undefined,
   fixedTags: { css: string; js: string },
   views: string,
+  noop = false,
 ) {
   fs.writeFileSync(path.join(views, 'page.page'), '');
   const app = express();
@@ -164,6 +177,7 @@ function appFor(
     callback(null, pageHtml({ title: locals.title, items: locals.items, css, js }));
   });
   if (assets) app.use(assets.middleware());
+  if (noop) app.use((_req, _res, next) => next());
   app.get('/page', (_req: Request, res: Response) => {
     if (assets) res.requireAssets(...NAMES);
     res.render('page', { title: 'Catalogue', items: ITEMS });
@@ -176,15 +190,22 @@ function appFor(
  * its own process, so that the AsyncLocalStorage the middleware enables (async hooks, for the
  * whole process) is not charged to the app without it.
  */
-async function serveInChild(withTags: boolean, dir: string, entry: string): Promise<void> {
+async function serveInChild(variant: Variant, dir: string, entry: string): Promise<void> {
+  const withTags = variant === 'with';
   const assets = registryIn(loadLibrary(entry), dir, true);
   await assets.build();
   const page = assets.page();
   page.require(...NAMES);
-  const views = path.join(dir, withTags ? 'views-with' : 'views-without');
+  const views = path.join(dir, `views-${variant}`);
   fs.mkdirSync(views, { recursive: true });
   const fixedTags = { css: page.tags('css'), js: page.tags('js') };
-  const server = http.createServer(appFor(withTags ? assets : undefined, fixedTags, views));
+  const app = appFor(withTags ? assets : undefined, fixedTags, views, variant === 'noop');
+  // Ends the process, for a count of instructions (valgrind writes it at exit).
+  app.get('/quit', (_req, res) => {
+    res.end();
+    setImmediate(() => process.exit(0));
+  });
+  const server = http.createServer(app);
   process.on('message', () => process.send!(process.cpuUsage()));
   server.listen(0, '127.0.0.1', () => process.send!((server.address() as AddressInfo).port));
 }
@@ -194,14 +215,54 @@ interface Child {
   port: number;
 }
 
-function startChild(withTags: boolean, dir: string, entry: string): Promise<Child> {
-  const child = fork(__filename, ['--child', withTags ? 'with' : 'without', dir, entry], {
+function startChild(
+  variant: Variant,
+  dir: string,
+  entry: string,
+  under?: string[],
+): Promise<Child> {
+  const child = fork(__filename, ['--child', variant, dir, entry], {
     env: { ...process.env, NODE_ENV: 'production' },
+    // Under valgrind: the child's node runs as valgrind's program.
+    ...(under && {
+      execPath: under[0],
+      // --single-threaded keeps V8's compilers on the main thread, where valgrind counts.
+      execArgv: [...under.slice(1), process.execPath, '--single-threaded', ...process.execArgv],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
   });
   return new Promise((resolve, reject) => {
     child.once('message', (port: number) => resolve({ process: child, port }));
     child.once('exit', (code) => reject(new Error(`page server exited with ${code}`)));
   });
+}
+
+const haveValgrind = () => !spawnSync('valgrind', ['--version']).error;
+
+/**
+ * Instructions the server executes per page, counted by valgrind (cachegrind, no cache
+ * simulation): the same on a busy machine as on an idle one, where CPU time on this shared
+ * machine varies by 2-3x between runs. The server runs `few` and then `many` requests in two
+ * processes; the difference divided by `many - few` leaves out startup and the JIT's warm-up.
+ */
+async function instructionsPerRequest(variant: Variant, dir: string, entry: string) {
+  const [few, many] = [1500, 3500];
+  const counts: number[] = [];
+  for (const requests of [few, many]) {
+    const out = path.join(dir, `cachegrind-${variant}-${requests}.out`);
+    const valgrind = ['valgrind', '-q', '--tool=cachegrind', '--cache-sim=no'];
+    // V8 writes machine code at run time: valgrind must check for code it changed.
+    valgrind.push('--smc-check=all-non-file', `--cachegrind-out-file=${out}`);
+    const child = await startChild(variant, dir, entry, valgrind);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < requests; i++) await get(child.port, agent);
+    const exited = new Promise((resolve) => child.process.once('exit', resolve));
+    await get(child.port, agent, '/quit').catch(() => undefined);
+    await exited;
+    agent.destroy();
+    counts.push(Number(/^summary: (\d+)/m.exec(fs.readFileSync(out, 'utf8'))?.[1]));
+  }
+  return (counts[1] - counts[0]) / (many - few);
 }
 
 function cpuMicroseconds(child: Child): Promise<number> {
@@ -211,10 +272,14 @@ function cpuMicroseconds(child: Child): Promise<number> {
   });
 }
 
-function get(port: number, agent: http.Agent): Promise<{ text: string; link?: string }> {
+function get(
+  port: number,
+  agent: http.Agent,
+  where = '/page',
+): Promise<{ text: string; link?: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/page', agent }, (res) => {
+      .get({ host: '127.0.0.1', port, path: where, agent }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
@@ -350,22 +415,25 @@ async function main(): Promise<void> {
     row(`template + require + fill(), ${iterations / 20} calls a round`, renderFill, ' |');
     row('the same template printing fixed tags', renderPlain, ' |');
 
-    // 2. The page through Express and HTTP, with the middleware and without.
-    children.push(await startChild(true, dir, entry), await startChild(false, dir, entry));
+    // 2. The page through Express and HTTP: with the middleware, without, and without but
+    // behind a middleware that does nothing (what any middleware costs: the floor).
+    for (const variant of VARIANTS) children.push(await startChild(variant, dir, entry));
     const agent = new http.Agent({ keepAlive: true });
-    const [a, b] = await Promise.all(children.map((child) => get(child.port, agent)));
+    const pages = await Promise.all(children.map((child) => get(child.port, agent)));
     agent.destroy();
-    if (a.text !== b.text) throw new Error('the two apps send different pages');
+    if (pages.some((page) => page.text !== pages[0].text)) {
+      throw new Error('the apps send different pages');
+    }
     console.log(
-      `\npage: ${Buffer.byteLength(a.text)} B, the same with and without the middleware; ` +
-        `Link header with it: ${a.link ? 'yes' : 'no'}; client: ` +
+      `\npage: ${Buffer.byteLength(pages[0].text)} B, the same from the three apps; ` +
+        `Link header with the middleware: ${pages[0].link ? 'yes' : 'no'}; client: ` +
         (haveWrk() ? 'wrk -t1 -c10' : 'in-process, 10 in flight'),
     );
     for (const child of children) await load(child.port, 1); // warm-up
-    const runs: { rate: number; cpu: number }[][] = [[], []];
+    const runs: { rate: number; cpu: number }[][] = VARIANTS.map(() => []);
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 ? [1, 0] : [0, 1];
-      for (const i of order) {
+      const order = VARIANTS.map((_, i) => i);
+      for (const i of round % 2 ? order.reverse() : order) {
         const before = await cpuMicroseconds(children[i]);
         const { requests, rate } = await load(children[i].port, seconds);
         runs[i].push({ rate, cpu: ((await cpuMicroseconds(children[i])) - before) / requests });
@@ -374,20 +442,43 @@ async function main(): Promise<void> {
     const median = (values: number[]) => [...values].sort((x, y) => x - y)[values.length >> 1];
     const cpu = (i: number) => median(runs[i].map((run) => run.cpu));
     const rate = (i: number) => median(runs[i].map((run) => run.rate));
-    const rateRatio = median(runs[1].map((run, round) => run.rate / runs[0][round].rate));
-    const cpuRatio = cpu(0) / cpu(1);
+    const rateRatio = (i: number) =>
+      median(runs[1].map((run, round) => run.rate / runs[i][round].rate));
+    const pass = (ratio: number) => verdict(ratio < TARGETS.renderRatio);
     console.log(
-      `\n| the page, ${rounds} rounds taking turns (medians) | with tags | without | ratio |`,
+      `\n| the page, ${rounds} rounds taking turns (medians) | with tags | without | ` +
+        'with / without | no-op middleware / without |',
     );
-    console.log('|---|---:|---:|---:|');
+    console.log('|---|---:|---:|---:|---:|');
     console.log(
       `| server CPU per request, us | ${cpu(0).toFixed(1)} | ${cpu(1).toFixed(1)} | ` +
-        `${cpuRatio.toFixed(3)}x ${verdict(cpuRatio < TARGETS.renderRatio)} |`,
+        `${(cpu(0) / cpu(1)).toFixed(3)}x ${pass(cpu(0) / cpu(1))} | ${(cpu(2) / cpu(1)).toFixed(3)}x |`,
     );
     console.log(
-      `| requests per second; ratio without/with, per round | ${rate(0).toFixed(0)} | ` +
-        `${rate(1).toFixed(0)} | ${rateRatio.toFixed(3)}x ${verdict(rateRatio < TARGETS.renderRatio)} |`,
+      `| requests per second (ratio: without/with, per round) | ${rate(0).toFixed(0)} | ` +
+        `${rate(1).toFixed(0)} | ${rateRatio(0).toFixed(3)}x ${pass(rateRatio(0))} | ` +
+        `${rateRatio(2).toFixed(3)}x |`,
     );
+
+    // 3. The same, counted in instructions: what a noisy machine cannot blur.
+    if (process.argv.includes('--instructions')) {
+      if (!haveValgrind())
+        throw new Error('--instructions needs valgrind (apt-get install valgrind)');
+      const counts: number[] = [];
+      for (const variant of VARIANTS)
+        counts.push(await instructionsPerRequest(variant, dir, entry));
+      const [withTags, without, noop] = counts;
+      console.log(
+        `\n| instructions per request (valgrind) | with tags | without | with / without | ` +
+          'no-op middleware / without |',
+      );
+      console.log('|---|---:|---:|---:|---:|');
+      console.log(
+        `| the server process | ${withTags.toFixed(0)} | ${without.toFixed(0)} | ` +
+          `${(withTags / without).toFixed(3)}x ${pass(withTags / without)} | ` +
+          `${(noop / without).toFixed(3)}x |`,
+      );
+    }
     console.log(
       `\nload average at end ${os.loadavg()[0].toFixed(2)}; ` +
         `whole bench ${Math.round((performance.now() - started) / 1000)} s`,
@@ -404,8 +495,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') {
-  const [withTags, dir, entry] = process.argv.slice(3);
-  serveInChild(withTags === 'with', dir, entry).catch((error: unknown) => {
+  const [variant, dir, entry] = process.argv.slice(3);
+  serveInChild(variant as Variant, dir, entry).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });
