@@ -246,7 +246,7 @@ const haveValgrind = () => !spawnSync('valgrind', ['--version']).error;
  * processes; the difference divided by `many - few` leaves out startup and the JIT's warm-up.
  */
 async function instructionsPerRequest(variant: Variant, dir: string, entry: string) {
-  const [few, many] = [1500, 3500];
+  const [few, many] = [1000, 6000];
   const counts: number[] = [];
   for (const requests of [few, many]) {
     const out = path.join(dir, `cachegrind-${variant}-${requests}.out`);

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AssetRegistry } from './assets';
 import type { Kind } from './options';
 import type { DevelopmentPages } from './development';
-import { nonceOf, PageAssets, rendering } from './page';
+import { nonceIn, PageAssets, rendering } from './page';
 import { createFileServer } from './serve';
 
 declare global {
@@ -42,14 +42,15 @@ type Send = Response['send'];
 type Render = (this: Response, view: string, options?: object, callback?: Callback) => void;
 type Callback = (error: Error | null, html?: string) => void;
 
-function pageOf(res: Response): PageAssets | undefined {
-  const page: unknown = res.locals?.pageAssets;
+/** The page of a response's locals: read once per call (see `installed`). */
+function pageIn(locals: Record<string, unknown> | undefined): PageAssets | undefined {
+  const page = locals?.pageAssets;
   return page instanceof PageAssets ? page : undefined;
 }
 
 /** `res.requireAssets`: reads the response's own page. */
 function requireAssets(this: Response, ...names: (string | readonly string[])[]): void {
-  const page = pageOf(this);
+  const page = pageIn(this.locals);
   if (!page) throw new Error('res.requireAssets() needs app.use(assets.middleware()) before it');
   page.require(...names);
   // Several calls in one turn of the handler make one 103, sent before any slow work.
@@ -140,10 +141,11 @@ function hintsFor(res: Response, page: PageAssets): () => void {
  */
 function filledSend(send: Send): Send {
   return function sendWithAssets(this: Response, body?: unknown) {
-    const page = pageOf(this);
+    const locals = this.locals;
+    const page = pageIn(locals);
     if (page) {
       // A page that res.render filled comes back unchanged, without a second pass.
-      if (typeof body === 'string') body = page.fill(body, nonceOf(this));
+      if (typeof body === 'string') body = page.fill(body, nonceIn(locals));
       // Node's own header calls: Express's res.get/res.append add work on every page.
       const link = page.linkHeader();
       if (link && !this.headersSent && !this.hasHeader('Link')) this.setHeader('Link', link);
@@ -157,15 +159,20 @@ function filledSend(send: Send): Send {
  * rendered (for template code that cannot see the locals) while the engine runs.
  */
 function filledRender(render: Render): Render {
-  return function renderWithAssets(this: Response, view, ...rest: unknown[]) {
-    const page = pageOf(this);
-    const given = rest.findLast((arg): arg is Callback => typeof arg === 'function');
-    const options = (rest[0] === given ? undefined : rest[0]) as object | undefined;
-    if (!page) return render.call(this, view, options, given);
+  return function renderWithAssets(
+    this: Response,
+    view: string,
+    options?: object | Callback,
+    callback?: Callback,
+  ) {
+    if (typeof options === 'function') [options, callback] = [undefined, options as Callback];
+    const locals = this.locals;
+    const page = pageIn(locals);
+    if (!page) return render.call(this, view, options, callback);
     // Express's own default: send the page, or pass the error on (in development, an asset
     // error shows the error page).
-    const callback: Callback =
-      given ??
+    const done: Callback =
+      callback ??
       ((error, html) => {
         if (!error) this.send(html);
         else if (!developmentOf.get(page)?.showError(error, this.req, this)) this.req.next!(error);
@@ -175,8 +182,8 @@ function filledRender(render: Render): Render {
     try {
       render.call(this, view, options ?? {}, (error, html) => {
         rendering.page = outer;
-        if (error) callback(withAssetFacts(error, page));
-        else callback(null, page.fill(html ?? '', nonceOf(this)));
+        if (error) done(withAssetFacts(error, page));
+        else done(null, page.fill(html ?? '', nonceIn(locals)));
       });
     } finally {
       rendering.page = outer;
@@ -203,7 +210,7 @@ function withAssetFacts(error: Error, page: PageAssets): Error {
 export function createNeeds(assets: AssetRegistry, names: readonly string[]): RequestHandler {
   for (const name of names) assets.registry.closure(name); // unknown names fail at startup
   return function requireAssetsMiddleware(req: Request, res: Response, next: NextFunction) {
-    if (!pageOf(res)) {
+    if (!pageIn(res.locals)) {
       next(new Error('assets.needs() needs app.use(assets.middleware()) before it'));
       return;
     }

@@ -121,6 +121,11 @@ function describe(value: unknown): string {
 
 /** The CSP nonce the app set for this response, if any. */
 export function nonceOf(res: { locals: Record<string, unknown> }): string | undefined {
-  const nonce = res.locals.cspNonce;
+  return nonceIn(res.locals);
+}
+
+/** The CSP nonce in a response's locals (`cspNonce`), if any. */
+export function nonceIn(locals: Record<string, unknown> | undefined): string | undefined {
+  const nonce = locals?.cspNonce;
   return typeof nonce === 'string' && nonce ? nonce : undefined;
 }

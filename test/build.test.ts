@@ -7,9 +7,12 @@ import zlib from 'node:zlib';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { AssetBuildError, defineAssets } from '../src';
 import type { AssetOptions, Build } from '../src';
+import * as compileModule from '../src/compile';
 import { MANIFEST } from '../src/manifest';
 import { snapshot, tempDir, writeFiles } from './helpers';
 import { bundleOf, copySite, readOut, runInPage, siteOptions } from './site';
+
+const { compileAsset } = compileModule;
 
 function buildSite(dir: string, more: Partial<AssetOptions> = {}): Promise<Build> {
   return defineAssets(siteOptions(dir, more)).build();
@@ -388,6 +391,36 @@ describe('build(): cached startup', () => {
     expect(bundleOf(second, 'main.js').file).not.toBe(bundleOf(first, 'main.js').file);
     for (const id of ['main.css', 'admin.js']) {
       expect(bundleOf(second, id).file).toBe(bundleOf(first, id).file);
+    }
+  });
+
+  test('a bundle no changed file reaches is kept whole: none of its members is even read from the cache', async () => {
+    const dir = copySite();
+    const outDir = path.join(dir, 'out');
+    const first = await buildSite(dir);
+    const js = bundleOf(first, 'main.js');
+    expect(js.inputs).toEqual(expect.arrayContaining(['site/widgets.js']));
+    expect(js.files).toEqual(expect.arrayContaining([js.file, js.map, `${js.file}.br`]));
+    // Without its compile cache, keeping main.js is the only way not to compile its members.
+    fs.rmSync(path.join(outDir, '.cache'), { recursive: true });
+    const compiled: string[] = [];
+    const spy = jest.spyOn(compileModule, 'compileAsset').mockImplementation((asset, ...rest) => {
+      compiled.push(asset.name);
+      return compileAsset(asset, ...rest);
+    });
+    try {
+      fs.appendFileSync(path.join(dir, 'assets', 'site', 'base.less'), '\n.kept { color: red; }\n');
+      const second = await buildSite(dir);
+      expect(compiled).toEqual(['site/base.less']);
+      expect(bundleOf(second, 'main.js')).toEqual(js);
+      expect(bundleOf(second, 'main.css').file).not.toBe(bundleOf(first, 'main.css').file);
+      // A kept bundle's inputs still count: editing one of them remakes it.
+      fs.appendFileSync(path.join(dir, 'assets', 'site', 'widgets.js'), 'tiny.mark("again");\n');
+      const third = await buildSite(dir);
+      expect(compiled).toContain('site/widgets.js');
+      expect(bundleOf(third, 'main.js').file).not.toBe(js.file);
+    } finally {
+      spy.mockRestore();
     }
   });
 });

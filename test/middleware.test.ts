@@ -102,6 +102,56 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
     });
   });
 
+  describe('what the middleware changes in Express', () => {
+    test('nothing is set on the response object; its methods come from the prototype', async () => {
+      const app = page((_req, res) => {
+        res.requireAssets('site/widgets.js');
+        const own = ['send', 'render', 'requireAssets'].filter((name) => Object.hasOwn(res, name));
+        res.send(`${JSON.stringify(own)}${res.locals.assetTags('js')}`);
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.text).toBe(
+        `[]<script src="${bundle('main.js').url}" defer integrity="${bundle('main.js').integrity}"></script>`,
+      );
+      expect(response.headers.link).toContain(bundle('main.js').url);
+    });
+
+    test('a response that did not pass through the middleware gets Express as it was', async () => {
+      const app = express();
+      app.get('/before', (_req, res) => {
+        res.set('X-Has-Page', String('pageAssets' in res.locals));
+        res.send('<p>asset_registry_ marks are not ours to touch</p>');
+      });
+      app.get('/require-before', (_req, res) => res.requireAssets('site/widgets.js'));
+      app.use(assets.middleware());
+      app.get('/after', (_req, res) => res.send('ok'));
+      app.use(errorHandler);
+      await request(app).get('/after').expect(200); // the prototype has the methods now
+      const before = await request(app).get('/before').expect(200);
+      expect(before.text).toBe('<p>asset_registry_ marks are not ours to touch</p>');
+      expect(before.headers['x-has-page']).toBe('false');
+      expect(before.headers.link).toBeUndefined();
+      const missing = await request(app).get('/require-before').expect(500);
+      expect(missing.body.message).toMatch(/needs app\.use\(assets\.middleware\(\)\) before it/);
+    });
+
+    test('a mounted sub-app (its own response prototype) requires and fills the same way', async () => {
+      const sub = express();
+      sub.get('/page', (_req, res) => {
+        res.requireAssets('site/widgets.js');
+        res.send(`<head>${res.locals.assetTags('css')}</head>`);
+      });
+      const app = appWith(express, assets);
+      app.use('/sub', sub);
+      app.use(errorHandler);
+      const response = await request(app).get('/sub/page').expect(200);
+      expect(response.text).toBe(
+        `<head><link rel="stylesheet" href="${bundle('main.css').url}" integrity="${bundle('main.css').integrity}"></head>`,
+      );
+      expect(response.headers.link).toContain(bundle('main.css').url);
+    });
+  });
+
   describe('tags', () => {
     test('hold needs made after the place of the tag, in any view engine', async () => {
       const views = tempDir();
