@@ -68,7 +68,7 @@ function installOn(res: Response): void {
   const method = (value: unknown) => ({ value, writable: true, configurable: true });
   Object.defineProperties(owner, {
     requireAssets: method(requireAssets),
-    send: method(filledSend(send)),
+    send: method(filledSend(send, headerCallsOf(res))),
     render: method(filledRender(render)),
   });
   installed.add(owner);
@@ -139,18 +139,45 @@ function hintsFor(res: Response, page: PageAssets): () => void {
  * the tags are only known once the page is complete (a layout's `<head>` is written before a
  * child block or a partial requires its assets).
  */
-function filledSend(send: Send): Send {
+function filledSend(send: Send, calls: HeaderCalls): Send {
   return function sendWithAssets(this: Response, body?: unknown) {
     const locals = this.locals;
     const page = pageIn(locals);
     if (page) {
       // A page that res.render filled comes back unchanged, without a second pass.
       if (typeof body === 'string') body = page.fill(body, nonceIn(locals));
-      // Node's own header calls: Express's res.get/res.append add work on every page.
       const link = page.linkHeader();
-      if (link && !this.headersSent && !this.hasHeader('Link')) this.setHeader('Link', link);
+      if (link && !calls.headersSent.call(this) && !calls.hasHeader.call(this, 'Link')) {
+        calls.setHeader.call(this, 'Link', link);
+      }
     }
     return send.call(this, body);
+  };
+}
+
+/**
+ * Node's header calls, looked up once on the first response: looking `headersSent`, `hasHeader`
+ * and `setHeader` up on each response walks its five prototypes (see `installed`), and cost a
+ * page as much as the rest of the `Link` header. (Express's res.get/res.append cost more still.)
+ */
+interface HeaderCalls {
+  headersSent: (this: Response) => boolean;
+  hasHeader: Response['hasHeader'];
+  setHeader: Response['setHeader'];
+}
+
+function headerCallsOf(res: Response): HeaderCalls {
+  let holder: object | null = res;
+  while (holder && !Object.hasOwn(holder, 'headersSent')) holder = Object.getPrototypeOf(holder);
+  const sent = holder && Object.getOwnPropertyDescriptor(holder, 'headersSent')?.get;
+  return {
+    headersSent:
+      (sent as HeaderCalls['headersSent'] | undefined) ??
+      function (this: Response) {
+        return this.headersSent;
+      },
+    hasHeader: res.hasHeader,
+    setHeader: res.setHeader,
   };
 }
 
