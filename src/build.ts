@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import createDebug from 'debug';
 import { concatenate } from './bundle';
-import { loadBuild } from './built';
+import { loadBuild, OutputFiles } from './built';
 import type { Build } from './built';
 import { CompileCache, compileKey } from './cache';
 import { compileAsset } from './compile';
@@ -68,6 +68,9 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     }),
   );
   const old = await readManifest(options.outDir);
+  // The last build's files are read while this one checks its inputs and compiles.
+  const output = new OutputFiles(options.outDir);
+  if (old) output.prefetch(old);
   if (old && (await isUpToDate(old, fingerprint, options, sources))) {
     // The budget is not part of the fingerprint: lowering it must not cost a rebuild, but
     // it must still fail a startup whose bundles are over it.
@@ -76,7 +79,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       checkBudget(bundle.id, bundle.kind, bundle.sizes.brotli, members, options);
     }
     debug('reusing the build in %s (%d ms)', options.outDir, Date.now() - started);
-    return loadBuild(options.outDir, old, true);
+    return loadBuild(options.outDir, old, true, output.read);
   }
   if (options.requirePrebuilt) {
     throw new AssetConfigError(
@@ -197,6 +200,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     const { file, body, twins, map, dictionaries } = made.find((each) => each.spec === spec)!;
     const outputs = { [file]: body, [`${file}.br`]: twins.br, [`${file}.gz`]: twins.gzip };
     outputs[`${file}.map`] = map;
+    for (const [name, data] of Object.entries(outputs)) output.wrote(name, data);
     const [copyFiles] = await Promise.all([
       writeCopies(spec),
       ...Object.entries(outputs).map(([name, data]) =>
@@ -256,7 +260,9 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       (entry) => keptVersions.has(entry.from) && (made || listedBefore.has(entry.file)),
     );
     for (const body of made ?? []) {
-      if (usable.includes(body)) await writeOnce(path.join(options.outDir, body.file), body.data);
+      if (!usable.includes(body)) continue;
+      await writeOnce(path.join(options.outDir, body.file), body.data);
+      output.wrote(body.file, body.data);
     }
     bundle.dictionaries = usable.length
       ? usable.map(({ from, hash, file, bytes }) => ({ from, hash, file, bytes }))
@@ -284,7 +290,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
   }
   options.log(sizeTable(manifest));
   debug('built %s in %d ms', options.outDir, Date.now() - started);
-  return loadBuild(options.outDir, manifest, false);
+  return loadBuild(options.outDir, manifest, false, output.read);
 }
 
 async function isUpToDate(

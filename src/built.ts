@@ -34,11 +34,44 @@ export interface Build {
 /** Other encodings of a file, stored next to it and served as that file. */
 const TWINS = ['.br', '.gz', '.dcz'];
 
+/** Reads a file of `outDir`; undefined when it cannot be read. */
+export type OutputReader = (file: string) => Promise<Buffer | undefined>;
+
+/**
+ * Reads the files a manifest lists, each once and side by side, starting at once: a build
+ * starts reading the last build's files while it compiles, and hands over the files it wrote.
+ */
+export class OutputFiles {
+  private readonly reads = new Map<string, Promise<Buffer | undefined>>();
+
+  constructor(private readonly outDir: string) {}
+
+  /** Starts reading every file of `manifest` (and of the builds it keeps). */
+  prefetch(manifest: Manifest): void {
+    for (const file of [...manifest.files, ...manifest.previous.flat()]) void this.read(file);
+  }
+
+  /** What the build just wrote: read from memory. */
+  wrote(file: string, data: Buffer): void {
+    this.reads.set(file, Promise.resolve(data));
+  }
+
+  read: OutputReader = (file) => {
+    let data = this.reads.get(file);
+    if (!data) {
+      data = fs.readFile(path.join(this.outDir, file)).catch(() => undefined);
+      this.reads.set(file, data);
+    }
+    return data;
+  };
+}
+
 /** Reads the files of a manifest (and of the older builds it keeps) into memory. */
 export async function loadBuild(
   outDir: string,
   manifest: Manifest,
   reused: boolean,
+  readOutput: OutputReader = new OutputFiles(outDir).read,
 ): Promise<Build> {
   const names = [...manifest.files, ...manifest.previous.flat()].filter(
     (name) => !TWINS.includes(path.extname(name)),
@@ -48,8 +81,7 @@ export async function loadBuild(
   const listed = new Set([...manifest.files, ...manifest.previous.flat()]);
   await Promise.all(
     [...new Set(names)].map(async (name) => {
-      const read = (file: string) =>
-        listed.has(file) ? fs.readFile(path.join(outDir, file)).catch(() => undefined) : undefined;
+      const read = (file: string) => (listed.has(file) ? readOutput(file) : undefined);
       const [body, br, gzip] = await Promise.all([
         read(name),
         read(`${name}.br`),
@@ -57,7 +89,7 @@ export async function loadBuild(
       ]);
       if (!body) return; // an older build's file removed by hand: not servable, not fatal
       const etag = `"${sha256(body).slice(0, 32)}"`;
-      const dictionaries = await readDictionaries(outDir, dczOf.get(name));
+      const dictionaries = await readDictionaries(readOutput, dczOf.get(name));
       files.set(
         name,
         Object.freeze({ body, br, gzip, type: contentTypeOf(name), etag, dictionaries }),
@@ -72,14 +104,12 @@ export async function loadBuild(
 }
 
 async function readDictionaries(
-  outDir: string,
+  read: OutputReader,
   entries: readonly DictionaryEntry[] | undefined,
 ): Promise<ReadonlyMap<string, Buffer> | undefined> {
   if (!entries?.length) return undefined;
-  const bodies = new Map<string, Buffer>();
-  for (const entry of entries) {
-    const body = await fs.readFile(path.join(outDir, entry.file)).catch(() => undefined);
-    if (body) bodies.set(entry.hash, body);
-  }
-  return bodies;
+  const pairs = await Promise.all(
+    entries.map(async (entry) => [entry.hash, await read(entry.file)] as const),
+  );
+  return new Map(pairs.filter((pair): pair is [string, Buffer] => pair[1] !== undefined));
 }
