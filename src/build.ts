@@ -15,7 +15,7 @@ import { readManifest, rotate, writeManifest } from './manifest';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedAsset, ResolvedOptions } from './options';
 import { makeDictionaryBodies, olderVersions } from './dictionaries';
-import type { DictionaryBody } from './dictionaries';
+import type { DictionaryBody, DictionaryEntry } from './dictionaries';
 import { compress, removeAbandonedTemporaries, writeOnce } from './output';
 import type { BundleSpec, Registry } from './registry';
 import { madeBefore, reusableBundles, writeWithTwins } from './reuse';
@@ -252,13 +252,16 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
   const bundleFiles = [...new Set(written)].sort();
   const { previous, remove } = rotate(old, bundleFiles, options.keepVersions);
   // Returning visitors hold an older version: give them the new one compressed against it.
-  // A kept bundle keeps its dcz bodies against versions still kept.
+  // A kept bundle keeps its dcz bodies against versions still kept, while their files are there.
   const keptVersions = new Set(previous.flat());
   for (const bundle of bundles) {
     const made = dictionaryBodies.get(bundle);
-    const usable = (made ?? bundle.dictionaries ?? []).filter(
-      (entry) => keptVersions.has(entry.from) && (made || listedBefore.has(entry.file)),
-    );
+    const onDisk = async (entry: DictionaryEntry) =>
+      listedBefore.has(entry.file) && (await output.read(entry.file)) !== undefined;
+    const usable: DictionaryEntry[] = [];
+    for (const entry of made ?? bundle.dictionaries ?? []) {
+      if (keptVersions.has(entry.from) && (made || (await onDisk(entry)))) usable.push(entry);
+    }
     for (const body of made ?? []) {
       if (!usable.includes(body)) continue;
       await writeOnce(path.join(options.outDir, body.file), body.data);

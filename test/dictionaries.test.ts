@@ -10,6 +10,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { defineAssets } from '../src';
 import type { AssetRegistry } from '../src/assets';
+import type { DictionaryEntry } from '../src/dictionaries';
 import type { ManifestBundle } from '../src/manifest';
 import { launchChromium } from './chromium';
 import { NODE_MODULES, tempDir, writeFiles } from './helpers';
@@ -23,8 +24,9 @@ function release(
   root: string,
   name: string,
   logger: (line: string) => void = () => {},
+  css = 'body { color: #123456; }\n',
 ): AssetRegistry {
-  writeFiles(root, { 'site/app.js': APP_JS(name), 'site/app.css': 'body { color: #123456; }\n' });
+  writeFiles(root, { 'site/app.js': APP_JS(name), 'site/app.css': css });
   return defineAssets({
     root: [root, NODE_MODULES],
     outDir: path.join(root, 'out'),
@@ -205,6 +207,38 @@ describe('Compression Dictionary Transport (dcz)', () => {
     await third.build();
     expect(lines.join('\n')).toMatch(/dcz vs main\.[0-9a-f]{12}\.js\s+[\d,]+/);
     expect(bundleOf(third, 'main.js').dictionaries).toHaveLength(2);
+  });
+});
+
+describe('dcz bodies of a kept bundle', () => {
+  /** Releases one and two, then three with only the stylesheet changed: main.js is kept. */
+  async function keptMainJs(
+    beforeThree: (entry: DictionaryEntry, root: string) => void = () => {},
+  ) {
+    const root = tempDir();
+    await release(root, 'one').build();
+    const two = release(root, 'two');
+    await two.build();
+    const [entry] = bundleOf(two, 'main.js').dictionaries!;
+    beforeThree(entry, root);
+    const three = release(root, 'two', undefined, 'body { color: #654321; }\n');
+    await three.build();
+    expect(bundleOf(three, 'main.js').file).toBe(bundleOf(two, 'main.js').file);
+    return { two, three, entry };
+  }
+
+  test('are kept while their older version is', async () => {
+    const { two, three, entry } = await keptMainJs();
+    expect(bundleOf(three, 'main.js')).toEqual(bundleOf(two, 'main.js'));
+    expect(three.current.manifest.files).toContain(entry.file);
+  });
+
+  test('are dropped when their file is gone', async () => {
+    const { three, entry } = await keptMainJs((gone, root) =>
+      fs.rmSync(path.join(root, 'out', gone.file)),
+    );
+    expect(bundleOf(three, 'main.js').dictionaries).toBeUndefined();
+    expect(three.current.manifest.files).not.toContain(entry.file);
   });
 });
 
