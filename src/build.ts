@@ -92,10 +92,9 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     sources.hash(file),
   );
   // Bundles no changed file reaches are kept whole; only the others are compiled and joined.
-  const reused = await reusableBundles(old, fingerprint, options, sources);
+  const reused = await reusableBundles(old, fingerprint, options, sources, output.read);
   const toMake = registry.bundles.filter((spec) => !reused.has(spec.id));
   const cacheKeys: string[] = [];
-  const cacheWrites: Promise<void>[] = [];
   const compiled = new Map<string, Compiled>();
   for (const asset of toMake.flatMap((spec) => spec.members)) {
     const file = files.get(asset.name)!;
@@ -107,10 +106,8 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     if (!result) {
       debug('compiling %s', asset.name);
       result = await compileAsset(asset, file, data, settings, sources);
-      // Written while the bundles are joined and compressed; awaited before the manifest.
-      const write = cache.put(key, result);
-      write.catch(() => undefined); // reported where it is awaited, below
-      cacheWrites.push(write);
+      // Awaited here: a build that fails later must not leave a write running behind it.
+      await cache.put(key, result);
     }
     compiled.set(asset.name, result);
   }
@@ -137,9 +134,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       const body = Buffer.from(`${joined.code}\n${mapComment(spec.kind, `${file}.map`)}\n`);
       // The dcz bodies are made while brotli runs on the thread pool.
       const [twins, dictionaries] = await Promise.all([
-        madeBefore(options.outDir, file, body, listedBefore).then(
-          (twins) => twins ?? compress(body),
-        ),
+        madeBefore(output.read, file, body, listedBefore).then((twins) => twins ?? compress(body)),
         makeDictionaryBodies(
           options.outDir,
           file,
@@ -158,7 +153,6 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     checkBudget(bundle.id, bundle.kind, bundle.sizes.brotli, members, options);
   }
 
-  await Promise.all(cacheWrites);
   await fs.mkdir(options.outDir, { recursive: true });
   const written: string[] = [];
   const copies: Record<string, string> = {};
@@ -170,7 +164,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       let done = copiesWritten.get(copy.name);
       if (!done) {
         const data = (await sources.read(copy.from))!;
-        done = await writeWithTwins(options.outDir, copy.name, data, listedBefore);
+        done = await writeWithTwins(options.outDir, output.read, copy.name, data, listedBefore);
         copies[copy.name] = displayName(copy.from, options.roots);
         copiesWritten.set(copy.name, done);
       }

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { OutputReader } from './built';
 import { integrity } from './hash';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedOptions } from './options';
@@ -25,6 +26,7 @@ export async function reusableBundles(
   fingerprint: string,
   options: ResolvedOptions,
   sources: SourceFiles,
+  read: OutputReader,
 ): Promise<Map<string, ManifestBundle>> {
   const reusable = new Map<string, ManifestBundle>();
   if (!old || old.fingerprint !== fingerprint) return reusable;
@@ -40,7 +42,7 @@ export async function reusableBundles(
         bundle.files.map((file) => exists(path.join(options.outDir, file))),
       );
       // The bundle itself must still hold the bytes its integrity names.
-      const body = await fs.readFile(path.join(options.outDir, bundle.file)).catch(() => undefined);
+      const body = await read(bundle.file);
       if (present.every(Boolean) && body && integrity(body) === bundle.integrity) {
         reusable.set(bundle.id, bundle);
       }
@@ -55,13 +57,12 @@ export async function reusableBundles(
  * disk holds exactly these bytes and the last manifest lists both twins.
  */
 export async function madeBefore(
-  outDir: string,
+  read: OutputReader,
   name: string,
   data: Buffer,
   listed: ReadonlySet<string>,
 ): Promise<Compressed | undefined> {
   if (!listed.has(`${name}.br`) || !listed.has(`${name}.gz`)) return undefined;
-  const read = (file: string) => fs.readFile(path.join(outDir, file)).catch(() => undefined);
   const [existing, br, gzip] = await Promise.all([
     read(name),
     read(`${name}.br`),
@@ -80,6 +81,7 @@ function exists(file: string): Promise<boolean> {
  */
 export async function writeWithTwins(
   outDir: string,
+  read: OutputReader,
   name: string,
   data: Buffer,
   listed: ReadonlySet<string>,
@@ -92,7 +94,7 @@ export async function writeWithTwins(
   }
   await writeOnce(path.join(outDir, name), data);
   if (!isCompressible(name)) return [name];
-  const twins = (await madeBefore(outDir, name, data, listed)) ?? (await compress(data));
+  const twins = (await madeBefore(read, name, data, listed)) ?? (await compress(data));
   const names = [name];
   for (const [suffix, twin] of [
     ['.br', twins.br],
