@@ -32,14 +32,40 @@ const debug = createDebug('asset-registry:build');
  * `AssetBuildError` that names `outDir` and the system's error code.
  */
 export async function build(registry: Registry, options: ResolvedOptions): Promise<Build> {
+  const cacheWrites = new Writes();
   try {
-    return await buildOrReuse(registry, options);
+    return await buildOrReuse(registry, options, cacheWrites);
   } catch (error) {
+    // A failed build returns only once nothing it started is still writing.
+    await cacheWrites.settled();
     throw outputError(error, options.outDir) ?? error;
   }
 }
 
-async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promise<Build> {
+/** Writes that run beside the build: the build waits for them before it returns or fails. */
+class Writes {
+  private readonly started: Promise<void>[] = [];
+
+  add(write: Promise<void>): void {
+    write.catch(() => undefined); // seen by `done` or `settled`, not an unhandled rejection
+    this.started.push(write);
+  }
+
+  /** Rejects with the first write that failed. */
+  async done(): Promise<void> {
+    await Promise.all(this.started);
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.started);
+  }
+}
+
+async function buildOrReuse(
+  registry: Registry,
+  options: ResolvedOptions,
+  cacheWrites: Writes,
+): Promise<Build> {
   const started = Date.now();
   const files = new Map<string, string>();
   await Promise.all(
@@ -68,10 +94,10 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     }),
   );
   const old = await readManifest(options.outDir);
-  // The last build's files are read while this one checks its inputs and compiles.
+  // The last build's files are read once its inputs are (both take the thread pool).
   const output = new OutputFiles(options.outDir);
-  if (old) output.prefetch(old);
   if (old && (await isUpToDate(old, fingerprint, options, sources))) {
+    output.prefetch(old);
     // The budget is not part of the fingerprint: lowering it must not cost a rebuild, but
     // it must still fail a startup whose bundles are over it.
     for (const bundle of old.bundles) {
@@ -96,18 +122,27 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
   const toMake = registry.bundles.filter((spec) => !reused.has(spec.id));
   const cacheKeys: string[] = [];
   const compiled = new Map<string, Compiled>();
-  for (const asset of toMake.flatMap((spec) => spec.members)) {
-    const file = files.get(asset.name)!;
-    const data = await sources.read(file);
+  // The compile cache is read side by side; then the last build's files, while compiling.
+  const lookups = await Promise.all(
+    toMake
+      .flatMap((spec) => spec.members)
+      .map(async (asset) => {
+        const file = files.get(asset.name)!;
+        const data = await sources.read(file);
+        const key = compileKey(fingerprint, asset.name, await sources.hash(file));
+        return { asset, file, data, key, cached: data && (await cache.get(key)) };
+      }),
+  );
+  if (old) output.prefetch(old);
+  for (const { asset, file, data, key, cached } of lookups) {
     if (!data) throw new AssetConfigError(`Asset ${quote(asset.name)} has no file`, asset.name);
-    const key = compileKey(fingerprint, asset.name, await sources.hash(file));
     cacheKeys.push(key);
-    let result = await cache.get(key);
+    let result = cached;
     if (!result) {
       debug('compiling %s', asset.name);
       result = await compileAsset(asset, file, data, settings, sources);
-      // Awaited here: a build that fails later must not leave a write running behind it.
-      await cache.put(key, result);
+      // Written while the bundles are compressed; awaited before anything else is written.
+      cacheWrites.add(cache.put(key, result));
     }
     compiled.set(asset.name, result);
   }
@@ -136,7 +171,7 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
       const [twins, dictionaries] = await Promise.all([
         madeBefore(output.read, file, body, listedBefore).then((twins) => twins ?? compress(body)),
         makeDictionaryBodies(
-          options.outDir,
+          output.read,
           file,
           body,
           olderVersions(spec.group, spec.kind, file, history),
@@ -153,6 +188,8 @@ async function buildOrReuse(registry: Registry, options: ResolvedOptions): Promi
     checkBudget(bundle.id, bundle.kind, bundle.sizes.brotli, members, options);
   }
 
+  // Done during the compression; a failed one (a full disk) fails the build before any output.
+  await cacheWrites.done();
   await fs.mkdir(options.outDir, { recursive: true });
   const written: string[] = [];
   const copies: Record<string, string> = {};

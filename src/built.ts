@@ -1,9 +1,8 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256 } from './hash';
 import type { DictionaryEntry } from './dictionaries';
 import type { Manifest, ManifestBundle } from './manifest';
-import { contentTypeOf } from './output';
+import { contentTypeOf, readFile } from './output';
 
 /** One file as the middleware serves it: every encoding ready in memory. */
 export interface ServedFile {
@@ -59,7 +58,7 @@ export class OutputFiles {
   read: OutputReader = (file) => {
     let data = this.reads.get(file);
     if (!data) {
-      data = fs.readFile(path.join(this.outDir, file)).catch(() => undefined);
+      data = readFile(path.join(this.outDir, file)).catch(() => undefined);
       this.reads.set(file, data);
     }
     return data;

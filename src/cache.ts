@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Compiled } from './compile/types';
 import { sha256 } from './hash';
 import { displayName, resolveDisplayName } from './loadPath';
-import { writeAtomically } from './output';
+import { readFile, writeAtomically } from './output';
 
 interface Entry {
   compiled: Omit<Compiled, 'inputs' | 'copies'>;
@@ -30,7 +30,7 @@ export class CompileCache {
   ) {}
 
   async get(key: string): Promise<Compiled | undefined> {
-    const text = await fs.readFile(this.fileOf(key), 'utf8').catch(() => undefined);
+    const text = await readFile(this.fileOf(key), 'utf8').catch(() => undefined);
     if (!text) return undefined;
     let entry: Entry;
     try {

@@ -1,8 +1,7 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- zstd loads on first use, see below */
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type * as Zstd from 'zstd-napi';
+import type { OutputReader } from './built';
 
 /**
  * Compression Dictionary Transport (RFC 9842): a browser that kept an older version of a bundle
@@ -72,14 +71,14 @@ export interface DictionaryBody extends DictionaryEntry {
  * is skipped.
  */
 export async function makeDictionaryBodies(
-  outDir: string,
+  read: OutputReader,
   file: string,
   body: Buffer,
   olderFiles: readonly string[],
 ): Promise<DictionaryBody[]> {
   const bodies: DictionaryBody[] = [];
   for (const from of olderFiles) {
-    const dictionary = await fs.readFile(path.join(outDir, from)).catch(() => undefined);
+    const dictionary = await read(from);
     if (!dictionary) continue;
     const data = compressWithDictionary(body, dictionary);
     const hash = dictionaryHash(dictionary);

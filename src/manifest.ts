@@ -1,8 +1,7 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DictionaryEntry } from './dictionaries';
 import type { Kind } from './options';
-import { writeAtomically } from './output';
+import { readFile, writeAtomically } from './output';
 
 export interface Sizes {
   /** Bytes of the source files. */
@@ -62,7 +61,7 @@ export interface Manifest {
 export const MANIFEST = 'manifest.json';
 
 export async function readManifest(outDir: string): Promise<Manifest | undefined> {
-  const text = await fs.readFile(path.join(outDir, MANIFEST), 'utf8').catch(() => undefined);
+  const text = await readFile(path.join(outDir, MANIFEST), 'utf8').catch(() => undefined);
   if (!text) return undefined;
   try {
     const manifest = JSON.parse(text) as Manifest;

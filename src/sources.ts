@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises';
 import { sha256 } from './hash';
+import { readFile } from './output';
 
 /** Every file a build reads, read once and hashed once. */
 export class SourceFiles {
@@ -10,7 +10,7 @@ export class SourceFiles {
   read(file: string): Promise<Buffer | undefined> {
     let data = this.data.get(file);
     if (!data) {
-      data = fs.readFile(file).then(
+      data = readFile(file).then(
         (bytes) => (this.sizes.set(file, bytes.length), bytes),
         () => undefined,
       );
