@@ -65,6 +65,27 @@ export class OutputFiles {
   };
 }
 
+/**
+ * A file as served. Its ETag (the SHA-256 of its bytes) is made when first asked for: a startup
+ * would otherwise hash every file of every kept build, source maps included, most of which are
+ * never requested.
+ */
+export function servedFile(
+  name: string,
+  body: Buffer,
+  encodings: Pick<ServedFile, 'br' | 'gzip' | 'dictionaries'> = {},
+): ServedFile {
+  let etag: string | undefined;
+  return Object.freeze({
+    body,
+    ...encodings,
+    type: contentTypeOf(name),
+    get etag() {
+      return (etag ??= `"${sha256(body).slice(0, 32)}"`);
+    },
+  });
+}
+
 /** Reads the files of a manifest (and of the older builds it keeps) into memory. */
 export async function loadBuild(
   outDir: string,
@@ -87,12 +108,8 @@ export async function loadBuild(
         read(`${name}.gz`),
       ]);
       if (!body) return; // an older build's file removed by hand: not servable, not fatal
-      const etag = `"${sha256(body).slice(0, 32)}"`;
       const dictionaries = await readDictionaries(readOutput, dczOf.get(name));
-      files.set(
-        name,
-        Object.freeze({ body, br, gzip, type: contentTypeOf(name), etag, dictionaries }),
-      );
+      files.set(name, servedFile(name, body, { br, gzip, dictionaries }));
     }),
   );
   for (const bundle of manifest.bundles) {

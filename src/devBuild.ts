@@ -1,13 +1,13 @@
 import path from 'node:path';
 import createDebug from 'debug';
+import { servedFile } from './built';
 import type { Build, ServedFile } from './built';
 import { compileAsset } from './compile';
 import type { Compiled, CompileSettings } from './compile/types';
-import { integrity, sha256 } from './hash';
+import { integrity } from './hash';
 import { locate } from './loadPath';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedOptions } from './options';
-import { contentTypeOf } from './output';
 import type { Registry } from './registry';
 import { SourceFiles } from './sources';
 
@@ -95,11 +95,7 @@ export class DevelopmentBuilder {
 
   private async snapshot(sources: SourceFiles): Promise<Build> {
     const files = new Map<string, ServedFile>();
-    const add = (name: string, body: Buffer) =>
-      files.set(
-        name,
-        Object.freeze({ body, type: contentTypeOf(name), etag: `"${sha256(body).slice(0, 32)}"` }),
-      );
+    const add = (name: string, body: Buffer) => files.set(name, servedFile(name, body));
     const bundles: ManifestBundle[] = [];
     for (const asset of this.registry.order) {
       const { compiled } = this.compiled.get(asset.name)!;
