@@ -293,11 +293,13 @@ async function buildOrReuse(
     for (const entry of made ?? bundle.dictionaries ?? []) {
       if (keptVersions.has(entry.from) && (made || (await onDisk(entry)))) usable.push(entry);
     }
-    for (const body of made ?? []) {
-      if (!usable.includes(body)) continue;
-      await writeOnce(path.join(options.outDir, body.file), body.data);
-      output.wrote(body.file, body.data);
-    }
+    const toWrite = (made ?? []).filter((body) => usable.includes(body));
+    await Promise.all(
+      toWrite.map((body) => {
+        output.wrote(body.file, body.data);
+        return writeOnce(path.join(options.outDir, body.file), body.data);
+      }),
+    );
     bundle.dictionaries = usable.length
       ? usable.map(({ from, hash, file, bytes }) => ({ from, hash, file, bytes }))
       : undefined;
@@ -317,11 +319,12 @@ async function buildOrReuse(
     previous,
   };
   await writeManifest(options.outDir, manifest);
-  await Promise.all(remove.map((file) => fs.rm(path.join(options.outDir, file), { force: true })));
-  await pruneCache(path.join(options.outDir, '.cache'), cache, cacheKeys);
-  for (const folder of [options.outDir, path.join(options.outDir, '.cache')]) {
-    await removeAbandonedTemporaries(folder);
-  }
+  await Promise.all([
+    ...remove.map((file) => fs.rm(path.join(options.outDir, file), { force: true })),
+    pruneCache(path.join(options.outDir, '.cache'), cache, cacheKeys),
+    removeAbandonedTemporaries(options.outDir),
+    removeAbandonedTemporaries(path.join(options.outDir, '.cache')),
+  ]);
   options.log(sizeTable(manifest));
   debug('built %s in %d ms', options.outDir, Date.now() - started);
   return loadBuild(options.outDir, manifest, false, output.read);

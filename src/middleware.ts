@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AssetRegistry } from './assets';
 import type { Kind } from './options';
 import type { DevelopmentPages } from './development';
-import { nonceIn, PageAssets, rendering } from './page';
+import { nonceIn, PageAssets, placeholder, rendering } from './page';
 import { createFileServer } from './serve';
 
 declare global {
@@ -115,7 +115,8 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
       page.require(...names);
       return '';
     };
-    locals.assetTags = (kind) => page.placeholder(kind);
+    // The marks are the same for every page: one function serves them all.
+    locals.assetTags = placeholder;
     if (development) {
       developmentOf.set(page, development);
       development.record(req, res, page);

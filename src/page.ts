@@ -6,12 +6,14 @@ import type { Registry } from './registry';
 import { linkHeader, preloadLinks, tagsFor } from './tags';
 
 /**
- * Marks where tags go until the whole page is rendered. Letters and digits only, so it passes
- * any template engine's escaping unchanged; random per process, so page content cannot forge it.
+ * Marks where tags go until the whole page is rendered. Letters, digits and `_` only, so it
+ * passes any template engine's escaping unchanged; random per process, so page content cannot
+ * forge it. It starts with a `Z`, rare in markup and text: `indexOf` finds a mark by looking for
+ * its first character (memchr), so every page is scanned at that speed (a regex, or a mark
+ * starting with a common letter, cost a 5 kB page 15,000-24,000 instructions more).
  */
-const MARK = `asset_registry_${randomBytes(8).toString('hex')}_`;
+const MARK = `Zasset_registry_${randomBytes(8).toString('hex')}_`;
 const MARKS: Record<Kind, string> = { css: `${MARK}css`, js: `${MARK}js` };
-const MARK_PATTERN = new RegExp(`${MARK}(css|js)`, 'g');
 const KINDS = new Set<unknown>(['css', 'js']);
 
 /**
@@ -76,10 +78,7 @@ export class PageAssets {
 
   /** A mark that {@link fill} replaces with the tags of `kind`, once the page is complete. */
   placeholder(kind: unknown): string {
-    if (!KINDS.has(kind)) {
-      throw new TypeError(`Asset tags take "css" or "js", not ${describe(kind)}`);
-    }
-    return MARKS[kind as Kind];
+    return placeholder(kind);
   }
 
   /** The tags of `kind` for what the page needs so far. */
@@ -90,12 +89,25 @@ export class PageAssets {
   /** Replaces the marks in a rendered page with the tags of everything the page needed. */
   fill(html: string, nonce?: string): string {
     if (html === this.filled) return html;
+    let at = html.indexOf(MARK);
+    if (at === -1) return (this.filled = html);
     // One pass over the page; each kind's tags are made once, however many marks there are.
-    const made: Partial<Record<Kind, string>> = {};
-    return (this.filled = html.replace(
-      MARK_PATTERN,
-      (_mark, kind: Kind) => (made[kind] ??= this.tags(kind, nonce)),
-    ));
+    let css: string | undefined;
+    let js: string | undefined;
+    let filled = '';
+    let done = 0;
+    while (at !== -1) {
+      const after = at + MARK.length;
+      if (html.startsWith('css', after)) {
+        filled += html.slice(done, at) + (css ??= this.tags('css', nonce));
+        done = after + 3;
+      } else if (html.startsWith('js', after)) {
+        filled += html.slice(done, at) + (js ??= this.tags('js', nonce));
+        done = after + 2;
+      }
+      at = html.indexOf(MARK, after);
+    }
+    return (this.filled = filled + html.slice(done));
   }
 
   /** `Link` header values preloading the bundles the page needs. */
@@ -109,6 +121,14 @@ export class PageAssets {
       ? linkHeader(this.currentBuild(), this.publicPath, this.needs)
       : undefined;
   }
+}
+
+/** The mark of `kind`'s tags: the same for every page, filled in by each page's own `fill`. */
+export function placeholder(kind: unknown): string {
+  if (!KINDS.has(kind)) {
+    throw new TypeError(`Asset tags take "css" or "js", not ${describe(kind)}`);
+  }
+  return MARKS[kind as Kind];
 }
 
 function describe(value: unknown): string {

@@ -1,7 +1,17 @@
 import vm from 'node:vm';
-import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  FlattenMap,
+  TraceMap,
+  decodedMappings,
+  encodedMap,
+  originalPositionFor,
+} from '@jridgewell/trace-mapping';
+import type { EncodedSourceMap } from '@jridgewell/trace-mapping';
 import { concatenate } from '../src/bundle';
 import type { Member } from '../src/bundle';
+import type { SourceMap } from '../src/compile/types';
 import { compileScript } from '../src/compile/javascript';
 import type { CompileSettings } from '../src/compile/types';
 
@@ -122,6 +132,83 @@ describe('concatenate', () => {
       'main.css',
     );
     expect(code).toBe('a{color:red}\nb{color:blue}');
+  });
+
+  describe('the joined map', () => {
+    /** Every segment with its source and name spelled out: indexes differ between ways. */
+    function resolved(map: SourceMap) {
+      const trace = new TraceMap(map as never);
+      return decodedMappings(trace).map((line) =>
+        line.map(([column, source, originalLine, originalColumn, name]) => [
+          column,
+          source === undefined ? undefined : trace.sources[source],
+          originalLine,
+          originalColumn,
+          name === undefined ? undefined : trace.names[name],
+        ]),
+      );
+    }
+
+    /** The general way: each member's map decoded and placed at its first line. */
+    function flattened(members: readonly Member[], kind: 'js' | 'css'): SourceMap {
+      let line = 0;
+      const sections = [];
+      for (const member of members) {
+        let code = member.code.replace(/\s+$/, '');
+        if (kind === 'js' && code && !code.endsWith(';')) code += ';';
+        if (member.map)
+          sections.push({ offset: { line, column: 0 }, map: member.map as EncodedSourceMap });
+        line += code.split('\n').length;
+      }
+      return encodedMap(new FlattenMap({ version: 3, sections })) as unknown as SourceMap;
+    }
+
+    test("says for every segment what decoding and placing each member says (jQuery's own map, members with and without maps)", async () => {
+      const dist = path.join(__dirname, '..', 'node_modules', 'jquery', 'dist');
+      const jquery: Member = {
+        name: 'jquery.min.js',
+        code: fs.readFileSync(path.join(dist, 'jquery.min.js'), 'utf8'),
+        map: JSON.parse(fs.readFileSync(path.join(dist, 'jquery.min.map'), 'utf8')) as SourceMap,
+      };
+      const members = [
+        await compiled('first.js', 'var first = function named(x) { return x * 2; };\n'),
+        { name: 'plain.js', code: 'one();\ntwo();' },
+        jquery,
+        await compiled('last.js', '\n\nwindow.last = first(1) + jQuery.fn.jquery.length;\n'),
+      ];
+      const { map } = concatenate('js', members, 'main.js');
+      expect(map.sources).toEqual(['first.js', 'jquery.js', 'last.js']);
+      expect(map.names.length).toBeGreaterThan(100);
+      expect(resolved(map)).toEqual(resolved(flattened(members, 'js')));
+    });
+
+    test('segments without a source or a name, empty lines, shared sources: the same as the general way', () => {
+      const member = (name: string, mappings: string, names: string[]): Member => ({
+        name,
+        code: Array.from({ length: 6 }, (_, i) => `.${name.slice(0, 1)}${i}{x:${i}}`).join('\n'),
+        map: {
+          version: 3,
+          sources: [name, 'partial.less'],
+          sourcesContent: [`/* ${name} */`, '@x: 1;'],
+          names,
+          mappings,
+        },
+      });
+      const members = [
+        // the first segment has no source; then a source, then a name
+        member('a.less', 'A,CAAA,EACCA;;ACAAC,gBAAiB', ['one', 'two']),
+        // the first source segment has no name, a later one has
+        member('b.less', ';IAAI,CCAC;AAAAA', ['three']),
+        { name: 'plain.css', code: 'p{}' },
+        // no names at all, a long jump back in the original
+        member('c.less', 'AAAA;AA+BA,CAAC', []),
+      ];
+      const { map } = concatenate('css', members, 'main.css');
+      const general = flattened(members, 'css');
+      expect(map.sources).toEqual(general.sources);
+      expect(resolved(map)).toEqual(resolved(general));
+      expect(resolved(map).flat().length).toBe(11);
+    });
   });
 
   test('no members, no code', () => {

@@ -304,3 +304,34 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
     });
   });
 });
+
+describe('page.fill', () => {
+  test('fills every mark, keeps all other text (partial marks too) and gives a page without marks back as it is', async () => {
+    const assets = await builtSite();
+    const page = assets.page();
+    page.require('site/widgets.js');
+    const css = page.tags('css');
+    const js = page.tags('js');
+    const [cssMark, jsMark] = [page.placeholder('css'), page.placeholder('js')];
+    const stem = cssMark.slice(0, -'css'.length);
+    const html =
+      `${cssMark}<p>${stem}xyz ${stem}</p>${jsMark}${jsMark}<i>${cssMark}</i>` + `${stem}c`;
+    expect(page.fill(html)).toBe(`${css}<p>${stem}xyz ${stem}</p>${js}${js}<i>${css}</i>${stem}c`);
+    expect(css).toContain('<link rel="stylesheet"');
+    expect(js).toContain('<script');
+
+    const plain = '<p>no marks, only Z and Zasset_ look-alikes</p>';
+    expect(assets.page().fill(plain)).toBe(plain);
+    expect(assets.page().fill('')).toBe('');
+  });
+
+  test('with a nonce, every tag carries it', async () => {
+    const assets = await builtSite();
+    const page = assets.page();
+    page.require('site/widgets.js', 'site/base.less');
+    const filled = page.fill(`${page.placeholder('css')}|${page.placeholder('js')}`, 'n0nce');
+    const [css, js] = filled.split('|');
+    expect(css).toMatch(/^<link [^>]* nonce="n0nce">$/);
+    expect(js).toMatch(/^<script [^>]* nonce="n0nce"><\/script>$/);
+  });
+});
