@@ -195,24 +195,20 @@ function filledRender(render: Render): Render {
     callback?: Callback,
   ) {
     if (typeof options === 'function') [options, callback] = [undefined, options as Callback];
-    const locals = this.locals;
-    const page = pageIn(locals);
+    const page = pageIn(this.locals);
     if (!page) return render.call(this, view, options, callback);
-    // Express's own default: send the page, or pass the error on (in development, an asset
-    // error shows the error page).
-    const done: Callback =
-      callback ??
-      ((error, html) => {
-        if (!error) this.send(html);
-        else if (!developmentOf.get(page)?.showError(error, this.req, this)) this.req.next!(error);
-      });
     const outer = rendering.page;
     rendering.page = page;
     try {
-      render.call(this, view, options ?? {}, (error, html) => {
+      // One callback: the page filled, then the caller's callback or Express's own default (send
+      // the page, or pass the error on; in development an asset error shows the error page).
+      render.call(this, view, options, (error, html) => {
         rendering.page = outer;
-        if (error) done(withAssetFacts(error, page));
-        else done(null, page.fill(html ?? '', nonceIn(locals)));
+        if (error) error = withAssetFacts(error, page);
+        else html = page.fill(html ?? '', nonceIn(this.locals));
+        if (callback) callback(error, html);
+        else if (!error) this.send(html);
+        else if (!developmentOf.get(page)?.showError(error, this.req, this)) this.req.next!(error);
       });
     } finally {
       rendering.page = outer;
