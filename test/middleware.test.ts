@@ -232,6 +232,18 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       );
     });
 
+    test("an app's own Link header is kept as it set it", async () => {
+      const own = '<https://cdn.example>; rel=preconnect';
+      const app = page((_req, res) => {
+        res.set('Link', own);
+        res.requireAssets('site/widgets.js');
+        res.send(res.locals.assetTags('js'));
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.headers.link).toBe(own);
+      expect(response.text).toContain(bundle('main.js').url);
+    });
+
     test('a page that required nothing sends no Link header', async () => {
       const response = await request(page((_req, res) => res.send('plain'))).get('/');
       expect(response.headers.link).toBeUndefined();
