@@ -167,19 +167,21 @@ async function buildOrReuse(
       const joined = concatenate(spec.kind, members, spec.id);
       const file = `${spec.group}.${contentHash(joined.code)}.${spec.kind}`;
       const body = Buffer.from(`${joined.code}\n${mapComment(spec.kind, `${file}.map`)}\n`);
-      // The dcz bodies are made while brotli runs on the thread pool.
-      const [twins, dictionaries] = await Promise.all([
-        madeBefore(output.read, file, body, listedBefore).then((twins) => twins ?? compress(body)),
-        makeDictionaryBodies(
-          output.read,
-          file,
-          body,
-          olderVersions(spec.group, spec.kind, file, history),
-        ),
-      ]);
+      // The dcz bodies and the map are made while brotli runs on the thread pool.
+      const compressed = madeBefore(output.read, file, body, listedBefore).then(
+        (twins) => twins ?? compress(body),
+      );
+      compressed.catch(() => undefined); // awaited below; not unhandled if the dcz bodies fail
+      const dictionaries = await makeDictionaryBodies(
+        output.read,
+        file,
+        body,
+        olderVersions(spec.group, spec.kind, file, history),
+      );
+      const map = Buffer.from(JSON.stringify({ ...joined.map, file }));
+      const twins = await compressed;
       const sizes = members.map(({ name, code }) => ({ name, min: Buffer.byteLength(code) }));
       checkBudget(spec.id, spec.kind, twins.br.length, sizes, options);
-      const map = Buffer.from(JSON.stringify({ ...joined.map, file }));
       return { spec, file, body, twins, map, dictionaries };
     }),
   );
