@@ -2,7 +2,8 @@
  * bench/request: what declaring needs and printing tags cost per request.
  *
  *   npx tsx bench/request.ts [--iterations=400000] [--duration=3] [--rounds=5] [--source]
- *                            [--instructions]   (also counts instructions with valgrind: ~5 min)
+ *                            [--instructions]   (also counts instructions with valgrind: ~8 min)
+ *                            [--instruction-rounds=3]
  *   npx tsx bench/request.ts --library=bench/out/patched/index.js   (a compiled variant)
  *
  * The library is measured as it ships: src/ is first compiled by the project's tsc into
@@ -26,7 +27,8 @@
  *    in-process client when wrk is missing), `rounds` runs of each, taking turns. The server's
  *    CPU time per request and requests per second.
  * 3. With --instructions, the servers' instructions per request counted by valgrind: CPU time on
- *    this shared machine varies 2-3x between runs, an instruction count does not.
+ *    this shared machine varies 2-3x between runs, an instruction count does not. Each round
+ *    counts the three apps side by side; the verdict is on the median of the rounds.
  */
 import { fork, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -226,8 +228,17 @@ function startChild(
     // Under valgrind: the child's node runs as valgrind's program.
     ...(under && {
       execPath: under[0],
-      // --single-threaded keeps V8's compilers on the main thread, where valgrind counts.
-      execArgv: [...under.slice(1), process.execPath, '--single-threaded', ...process.execArgv],
+      // --single-threaded keeps V8's compilers on the main thread, where valgrind counts; fixed
+      // seeds give every process the same string hashes and random numbers (the spread of a
+      // count between processes went from about 0.5% to 0.2%).
+      execArgv: [
+        ...under.slice(1),
+        process.execPath,
+        '--single-threaded',
+        '--hash-seed=1',
+        '--random-seed=1',
+        ...process.execArgv,
+      ],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     }),
   });
@@ -245,23 +256,25 @@ const haveValgrind = () => !spawnSync('valgrind', ['--version']).error;
  * machine varies by 2-3x between runs. The server runs `few` and then `many` requests in two
  * processes; the difference divided by `many - few` leaves out startup and the JIT's warm-up.
  */
-async function instructionsPerRequest(variant: Variant, dir: string, entry: string) {
+async function instructionsPerRequest(variant: Variant, dir: string, entry: string, round = 0) {
   const [few, many] = [1000, 6000];
-  const counts: number[] = [];
-  for (const requests of [few, many]) {
-    const out = path.join(dir, `cachegrind-${variant}-${requests}.out`);
-    const valgrind = ['valgrind', '-q', '--tool=cachegrind', '--cache-sim=no'];
-    // V8 writes machine code at run time: valgrind must check for code it changed.
-    valgrind.push('--smc-check=all-non-file', `--cachegrind-out-file=${out}`);
-    const child = await startChild(variant, dir, entry, valgrind);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    for (let i = 0; i < requests; i++) await get(child.port, agent);
-    const exited = new Promise((resolve) => child.process.once('exit', resolve));
-    await get(child.port, agent, '/quit').catch(() => undefined);
-    await exited;
-    agent.destroy();
-    counts.push(Number(/^summary: (\d+)/m.exec(fs.readFileSync(out, 'utf8'))?.[1]));
-  }
+  // The two processes side by side: a count does not depend on what else runs.
+  const counts = await Promise.all(
+    [few, many].map(async (requests) => {
+      const out = path.join(dir, `cachegrind-${variant}-${requests}-${round}.out`);
+      const valgrind = ['valgrind', '-q', '--tool=cachegrind', '--cache-sim=no'];
+      // V8 writes machine code at run time: valgrind must check for code it changed.
+      valgrind.push('--smc-check=all-non-file', `--cachegrind-out-file=${out}`);
+      const child = await startChild(variant, dir, entry, valgrind);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      for (let i = 0; i < requests; i++) await get(child.port, agent);
+      const exited = new Promise((resolve) => child.process.once('exit', resolve));
+      await get(child.port, agent, '/quit').catch(() => undefined);
+      await exited;
+      agent.destroy();
+      return Number(/^summary: (\d+)/m.exec(fs.readFileSync(out, 'utf8'))?.[1]);
+    }),
+  );
   return (counts[1] - counts[0]) / (many - few);
 }
 
@@ -324,6 +337,7 @@ async function main(): Promise<void> {
   const iterations = argument('iterations', 400_000);
   const seconds = argument('duration', 3);
   const rounds = argument('rounds', 5);
+  const instructionRounds = argument('instruction-rounds', 3);
   const started = performance.now();
   console.log(
     `cores (nproc): ${os.availableParallelism()}, CPU: ${os.cpus()[0]?.model ?? '?'}, ` +
@@ -464,19 +478,25 @@ async function main(): Promise<void> {
     if (process.argv.includes('--instructions')) {
       if (!haveValgrind())
         throw new Error('--instructions needs valgrind (apt-get install valgrind)');
-      const counts: number[] = [];
-      for (const variant of VARIANTS)
-        counts.push(await instructionsPerRequest(variant, dir, entry));
-      const [withTags, without, noop] = counts;
       console.log(
         `\n| instructions per request (valgrind) | with tags | without | with / without | ` +
           'no-op middleware / without |',
       );
       console.log('|---|---:|---:|---:|---:|');
+      const ratios: number[] = [];
+      for (let round = 0; round < instructionRounds; round++) {
+        const [withTags, without, noop] = await Promise.all(
+          VARIANTS.map((variant) => instructionsPerRequest(variant, dir, entry, round)),
+        );
+        ratios.push(withTags / without);
+        console.log(
+          `| round ${round + 1} | ${withTags.toFixed(0)} | ${without.toFixed(0)} | ` +
+            `${(withTags / without).toFixed(3)}x | ${(noop / without).toFixed(3)}x |`,
+        );
+      }
+      const median = ratios.sort((a, b) => a - b)[ratios.length >> 1];
       console.log(
-        `| the server process | ${withTags.toFixed(0)} | ${without.toFixed(0)} | ` +
-          `${(withTags / without).toFixed(3)}x ${pass(withTags / without)} | ` +
-          `${(noop / without).toFixed(3)}x |`,
+        `| median of ${ratios.length} rounds | | | ${median.toFixed(3)}x ${pass(median)} | |`,
       );
     }
     console.log(
