@@ -94,7 +94,9 @@ export async function compileStylesheet(
   if (minified.errors.length) {
     throw new AssetBuildError(minified.errors.join('; '), name, name);
   }
-  const map = minified.sourceMap && (JSON.parse(minified.sourceMap.toString()) as SourceMap);
+  // The map as an object (no JSON round trip of every source it holds).
+  const generator = minified.sourceMap as unknown as { toJSON(): SourceMap } | undefined;
+  const map = generator?.toJSON();
   return {
     code: minified.styles,
     map: map && relativeMap(map, roots),
