@@ -32,23 +32,32 @@ const debug = createDebug('asset-registry:build');
  * `AssetBuildError` that names `outDir` and the system's error code.
  */
 export async function build(registry: Registry, options: ResolvedOptions): Promise<Build> {
-  const cacheWrites = new Writes();
+  const writes = new Writes();
   try {
-    return await buildOrReuse(registry, options, cacheWrites);
+    return await buildOrReuse(registry, options, writes);
   } catch (error) {
     // A failed build returns only once nothing it started is still writing.
-    await cacheWrites.settled();
+    await writes.settled();
     throw outputError(error, options.outDir) ?? error;
   }
 }
 
-/** Writes that run beside the build: the build waits for them before it returns or fails. */
+/**
+ * The writes a build starts: it waits for them before it returns, and, when one fails, for the
+ * others too, so that a failed build leaves nothing writing into `outDir` behind it.
+ */
 class Writes {
-  private readonly started: Promise<void>[] = [];
+  private readonly started: Promise<unknown>[] = [];
 
-  add(write: Promise<void>): void {
+  add(write: Promise<unknown>): void {
     write.catch(() => undefined); // seen by `done` or `settled`, not an unhandled rejection
     this.started.push(write);
+  }
+
+  /** Tracks writes started together and waits for them; rejects with the first that failed. */
+  all(writes: Promise<unknown>[]): Promise<unknown[]> {
+    for (const write of writes) this.add(write);
+    return Promise.all(writes);
   }
 
   /** Rejects with the first write that failed. */
@@ -64,7 +73,7 @@ class Writes {
 async function buildOrReuse(
   registry: Registry,
   options: ResolvedOptions,
-  cacheWrites: Writes,
+  writes: Writes,
 ): Promise<Build> {
   const started = Date.now();
   const files = new Map<string, string>();
@@ -142,7 +151,7 @@ async function buildOrReuse(
       debug('compiling %s', asset.name);
       result = await compileAsset(asset, file, data, settings, sources);
       // Written while the bundles are compressed; awaited before anything else is written.
-      cacheWrites.add(cache.put(key, result));
+      writes.add(cache.put(key, result));
     }
     compiled.set(asset.name, result);
   }
@@ -191,7 +200,7 @@ async function buildOrReuse(
   }
 
   // Done during the compression; a failed one (a full disk) fails the build before any output.
-  await cacheWrites.done();
+  await writes.done();
   await fs.mkdir(options.outDir, { recursive: true });
   const written: string[] = [];
   const copies: Record<string, string> = {};
@@ -234,12 +243,14 @@ async function buildOrReuse(
     const outputs = { [file]: body, [`${file}.br`]: twins.br, [`${file}.gz`]: twins.gzip };
     outputs[`${file}.map`] = map;
     for (const [name, data] of Object.entries(outputs)) output.wrote(name, data);
-    const [copyFiles] = await Promise.all([
-      writeCopies(spec),
+    const copying = writeCopies(spec);
+    await writes.all([
+      copying,
       ...Object.entries(outputs).map(([name, data]) =>
         writeOnce(path.join(options.outDir, name), data),
       ),
     ]);
+    const copyFiles = await copying;
     const bundleFiles = [...Object.keys(outputs), ...copyFiles];
     written.push(...bundleFiles);
     const read = new Set(
@@ -296,7 +307,7 @@ async function buildOrReuse(
       if (keptVersions.has(entry.from) && (made || (await onDisk(entry)))) usable.push(entry);
     }
     const toWrite = (made ?? []).filter((body) => usable.includes(body));
-    await Promise.all(
+    await writes.all(
       toWrite.map((body) => {
         output.wrote(body.file, body.data);
         return writeOnce(path.join(options.outDir, body.file), body.data);
@@ -321,7 +332,7 @@ async function buildOrReuse(
     previous,
   };
   await writeManifest(options.outDir, manifest);
-  await Promise.all([
+  await writes.all([
     ...remove.map((file) => fs.rm(path.join(options.outDir, file), { force: true })),
     pruneCache(path.join(options.outDir, '.cache'), cache, cacheKeys),
     removeAbandonedTemporaries(options.outDir),

@@ -70,8 +70,15 @@ function appendMaps(placed: readonly Placed[]): SourceMap | undefined {
   const last = [0, 0, 0, 0];
   for (const { map, line, lines: memberLines } of placed) {
     if (!map) continue;
-    const plain = map as SourceMap & { sections?: unknown; sourceRoot?: string };
+    const plain = map as SourceMap & {
+      sections?: unknown;
+      sourceRoot?: string;
+      ignoreList?: unknown[];
+      x_google_ignoreList?: unknown[];
+    };
     if (plain.sections || plain.sourceRoot || typeof map.mappings !== 'string') return undefined;
+    // Lists of sources to ignore would need their indexes moved: the general way does that.
+    if (plain.ignoreList?.length || plain.x_google_ignoreList?.length) return undefined;
     const walked = walk(map.mappings);
     if (!walked || walked.lines >= memberLines) return undefined;
     const sourceBase = joined.sources.length;

@@ -149,8 +149,10 @@ function filledSend(send: Send, calls: HeaderCalls): Send {
       // A page that res.render filled comes back unchanged, without a second pass.
       if (typeof body === 'string') body = page.fill(body, nonceIn(locals));
       const link = page.linkHeader();
-      // An app's own Link header stays. (Sent headers need no check: Express's send throws then.)
-      if (link && !calls.hasHeader.call(this, 'Link')) {
+      // An app's own Link header stays. Headers already sent: Express's send throws then when it
+      // has a body; without one (a streamed page ended with res.send()) it only ends.
+      const open = body !== undefined || !calls.headersSent.call(this);
+      if (link && open && !calls.hasHeader.call(this, 'Link')) {
         calls.setHeader.call(this, 'Link', link);
       }
     }
@@ -159,18 +161,30 @@ function filledSend(send: Send, calls: HeaderCalls): Send {
 }
 
 /**
- * Node's header calls, looked up once on the first response: looking `hasHeader` and
- * `setHeader` up on each response walks its five prototypes (see `installed`). Reading a
- * response's state costs too: `headersSent` and `hasHeader` checked together cost a page ~6,000
- * instructions (valgrind), so only `hasHeader` is. Express's res.get/res.append cost more still.
+ * Node's header calls, looked up once on the first response: looking `headersSent`, `hasHeader`
+ * and `setHeader` up on each response walks its five prototypes (see `installed`). Reading a
+ * response's state costs too: `headersSent` and `hasHeader` checked on every page cost ~6,000
+ * instructions (valgrind), so `headersSent` is read only where Express would not throw anyway.
  */
 interface HeaderCalls {
+  headersSent: (this: Response) => boolean;
   hasHeader: Response['hasHeader'];
   setHeader: Response['setHeader'];
 }
 
 function headerCallsOf(res: Response): HeaderCalls {
-  return { hasHeader: res.hasHeader, setHeader: res.setHeader };
+  let holder: object | null = res;
+  while (holder && !Object.hasOwn(holder, 'headersSent')) holder = Object.getPrototypeOf(holder);
+  const sent = holder && Object.getOwnPropertyDescriptor(holder, 'headersSent')?.get;
+  return {
+    headersSent:
+      (sent as HeaderCalls['headersSent'] | undefined) ??
+      function (this: Response) {
+        return this.headersSent;
+      },
+    hasHeader: res.hasHeader,
+    setHeader: res.setHeader,
+  };
 }
 
 /**

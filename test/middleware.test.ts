@@ -232,6 +232,17 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       );
     });
 
+    test('a streamed page ended with res.send() ends as Express ends it, without a Link header', async () => {
+      const app = page((_req, res) => {
+        res.requireAssets('site/widgets.js');
+        res.write('hello ');
+        res.send();
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.text).toBe('hello ');
+      expect(response.headers.link).toBeUndefined();
+    });
+
     test("an app's own Link header is kept as it set it", async () => {
       const own = '<https://cdn.example>; rel=preconnect';
       const app = page((_req, res) => {
