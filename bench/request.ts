@@ -27,8 +27,9 @@
  *    in-process client when wrk is missing), `rounds` runs of each, taking turns. The server's
  *    CPU time per request and requests per second.
  * 3. With --instructions, the servers' instructions per request counted by valgrind: CPU time on
- *    this shared machine varies 2-3x between runs, an instruction count does not. Each round
- *    counts the three apps side by side; the verdict is on the median of the rounds.
+ *    this shared machine varies 2-3x between runs, an instruction count much less (V8 still
+ *    times its garbage collections by the clock: a count moves by 1-3% between processes).
+ *    Each round counts the three apps; the verdict is on the median of the rounds.
  */
 import { fork, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -485,9 +486,13 @@ async function main(): Promise<void> {
       console.log('|---|---:|---:|---:|---:|');
       const ratios: number[] = [];
       for (let round = 0; round < instructionRounds; round++) {
-        const [withTags, without, noop] = await Promise.all(
-          VARIANTS.map((variant) => instructionsPerRequest(variant, dir, entry, round)),
-        );
+        // One app at a time, its two processes side by side: one per CPU here. (All six at once
+        // spread the counts more: V8 times its garbage collections by the clock.)
+        const counts: number[] = [];
+        for (const variant of VARIANTS) {
+          counts.push(await instructionsPerRequest(variant, dir, entry, round));
+        }
+        const [withTags, without, noop] = counts;
         ratios.push(withTags / without);
         console.log(
           `| round ${round + 1} | ${withTags.toFixed(0)} | ${without.toFixed(0)} | ` +
