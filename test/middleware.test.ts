@@ -223,6 +223,41 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
     });
   });
 
+  describe('res.locals', () => {
+    test('what middleware before it put there (a CSP nonce, a user) stays, for handlers and tags', async () => {
+      const app = express();
+      const secret = Symbol('secret');
+      app.use((_req, res, next) => {
+        res.locals.cspNonce = 'n0nce';
+        res.locals.user = 'ann';
+        (res.locals as unknown as Record<symbol, unknown>)[secret] = 'kept';
+        next();
+      });
+      app.use(assets.middleware());
+      app.get('/', (_req, res) => {
+        res.requireAssets('site/widgets.js');
+        const kept = (res.locals as unknown as Record<symbol, unknown>)[secret];
+        res.send(`${String(res.locals.user)}|${String(kept)}|${res.locals.assetTags('js')}`);
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.text).toMatch(/^ann\|kept\|<script [^>]*nonce="n0nce"/);
+    });
+
+    test('has no inherited names, as Express makes it, and takes new ones', async () => {
+      const app = page((_req, res) => {
+        res.locals.title = 'Catalogue';
+        const inherited = ['toString', 'constructor', 'hasOwnProperty', '__proto__', 'valueOf'];
+        res.json({
+          inherited: inherited.filter((name) => name in res.locals),
+          own: Object.keys(res.locals),
+        });
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.body.inherited).toEqual([]);
+      expect(response.body.own).toEqual(['pageAssets', 'requireAsset', 'assetTags', 'title']);
+    });
+  });
+
   describe('preload and Early Hints', () => {
     test('a page that required assets sends Link preload headers, styles first', async () => {
       const response = await request(tagsPage('site/widgets.js')).get('/').expect(200);
