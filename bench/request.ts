@@ -27,8 +27,8 @@
  *    in-process client when wrk is missing), `rounds` runs of each, taking turns. The server's
  *    CPU time per request and requests per second.
  * 3. With --instructions, the servers' instructions per request counted by valgrind: CPU time on
- *    this shared machine varies 2-3x between runs, an instruction count much less (V8 still
- *    times its garbage collections by the clock: a count moves by 1-3% between processes).
+ *    this shared machine varies 2-3x between runs, an instruction count does not, once V8's
+ *    garbage collections are scheduled by allocation, not by the clock (see startChild).
  *    Each round counts the three apps; the verdict is on the median of the rounds.
  */
 import { fork, spawnSync } from 'node:child_process';
@@ -230,14 +230,16 @@ function startChild(
     ...(under && {
       execPath: under[0],
       // --single-threaded keeps V8's compilers on the main thread, where valgrind counts; fixed
-      // seeds give every process the same string hashes and random numbers (the spread of a
-      // count between processes went from about 0.5% to 0.2%).
+      // seeds give every process the same string hashes and random numbers, and a predictable
+      // GC schedule stops V8 from timing its collections by the clock (which under valgrind runs
+      // 50x slower): two processes of the same app then count within 0.1% (were 1-3% apart).
       execArgv: [
         ...under.slice(1),
         process.execPath,
         '--single-threaded',
         '--hash-seed=1',
         '--random-seed=1',
+        '--predictable-gc-schedule',
         ...process.execArgv,
       ],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
