@@ -27,9 +27,9 @@
  *    in-process client when wrk is missing), `rounds` runs of each, taking turns. The server's
  *    CPU time per request and requests per second.
  * 3. With --instructions, the servers' instructions per request counted by valgrind: CPU time on
- *    this shared machine varies 2-3x between runs, an instruction count does not, once V8's
- *    garbage collections are scheduled by allocation, not by the clock (see startChild).
- *    Each round counts the three apps; the verdict is on the median of the rounds.
+ *    this shared machine varies 2-3x between runs, an instruction count much less (V8 still
+ *    times some of its work by the clock: a count moves by 1-3% between processes). Each round
+ *    counts the three apps; the verdict is on the median of the rounds.
  */
 import { fork, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -230,16 +230,15 @@ function startChild(
     ...(under && {
       execPath: under[0],
       // --single-threaded keeps V8's compilers on the main thread, where valgrind counts; fixed
-      // seeds give every process the same string hashes and random numbers, and a predictable
-      // GC schedule stops V8 from timing its collections by the clock (which under valgrind runs
-      // 50x slower): two processes of the same app then count within 0.1% (were 1-3% apart).
+      // seeds give every process the same string hashes and random numbers. (V8's
+      // --predictable-gc-schedule steadied the counts but raised them ~8% and the ratio with
+      // them: a garbage collector scheduled unlike production's. Not used.)
       execArgv: [
         ...under.slice(1),
         process.execPath,
         '--single-threaded',
         '--hash-seed=1',
         '--random-seed=1',
-        '--predictable-gc-schedule',
         ...process.execArgv,
       ],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
