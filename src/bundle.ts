@@ -53,7 +53,7 @@ function flattenMaps(placed: readonly Placed[], file: string): SourceMap {
  * Joins the members' maps by writing their `mappings` one after the other: a segment's source,
  * original line and column, and name are each relative to the segment before it, so only the
  * first segment of each member that has them is encoded again, relative to where the member
- * before ended. Decoding and encoding every segment (`flattenMaps`) cost 12-30 ms for the
+ * before ended. Decoding and encoding every segment (`flattenMaps`) cost 20-60 ms for the
  * bootstrap stylesheet's map alone, on the path of every rebuild. Undefined (the general way
  * then) for a map that is not a plain one.
  */
