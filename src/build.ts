@@ -19,7 +19,7 @@ import type { DictionaryBody, DictionaryEntry } from './dictionaries';
 import { compress, removeAbandonedTemporaries, writeOnce } from './output';
 import type { BundleSpec, Registry } from './registry';
 import { madeBefore, reusableBundles, writeWithTwins } from './reuse';
-import { SourceFiles } from './sources';
+import { SourceFiles, SOURCES_RECORD } from './sources';
 import { bytes, sizeTable } from './sizeTable';
 
 const debug = createDebug('asset-registry:build');
@@ -82,7 +82,7 @@ async function buildOrReuse(
       files.set(asset.name, await locate(asset.name, options.roots)),
     ),
   );
-  const sources = new SourceFiles();
+  const cacheFolder = path.join(options.outDir, '.cache');
   const settings: CompileSettings = {
     minify: true,
     roots: options.roots,
@@ -102,7 +102,11 @@ async function buildOrReuse(
       ]),
     }),
   );
-  const old = await readManifest(options.outDir);
+  // What the last build hashed comes with its stat: unchanged files are known without reading.
+  const [old, sources] = await Promise.all([
+    readManifest(options.outDir),
+    SourceFiles.from(cacheFolder, options.roots),
+  ]);
   // The last build's files are read once its inputs are (both take the thread pool).
   const output = new OutputFiles(options.outDir);
   if (old && (await isUpToDate(old, fingerprint, options, sources))) {
@@ -114,7 +118,11 @@ async function buildOrReuse(
       checkBudget(bundle.id, bundle.kind, bundle.sizes.brotli, members, options);
     }
     debug('reusing the build in %s (%d ms)', options.outDir, Date.now() - started);
-    return loadBuild(options.outDir, old, true, output.read);
+    const [build] = await Promise.all([
+      loadBuild(options.outDir, old, true, output.read),
+      sources.record(cacheFolder, options.roots),
+    ]);
+    return build;
   }
   if (options.requirePrebuilt) {
     throw new AssetConfigError(
@@ -123,9 +131,7 @@ async function buildOrReuse(
     );
   }
 
-  const cache = new CompileCache(path.join(options.outDir, '.cache'), options.roots, (file) =>
-    sources.hash(file),
-  );
+  const cache = new CompileCache(cacheFolder, options.roots, (file) => sources.hash(file));
   // Bundles no changed file reaches are kept whole; only the others are compiled and joined.
   const reused = await reusableBundles(old, fingerprint, options, sources, output.read);
   const toMake = registry.bundles.filter((spec) => !reused.has(spec.id));
@@ -334,9 +340,10 @@ async function buildOrReuse(
   await writeManifest(options.outDir, manifest);
   await writes.all([
     ...remove.map((file) => fs.rm(path.join(options.outDir, file), { force: true })),
-    pruneCache(path.join(options.outDir, '.cache'), cache, cacheKeys),
+    pruneCache(cacheFolder, cache, cacheKeys),
+    sources.record(cacheFolder, options.roots),
     removeAbandonedTemporaries(options.outDir),
-    removeAbandonedTemporaries(path.join(options.outDir, '.cache')),
+    removeAbandonedTemporaries(cacheFolder),
   ]);
   options.log(sizeTable(manifest));
   debug('built %s in %d ms', options.outDir, Date.now() - started);
@@ -401,7 +408,7 @@ async function pruneCache(
     entries
       // Another process building into the same outDir may be writing an entry right now:
       // its temporary file is not ours to remove.
-      .filter((entry) => entry.endsWith('.json') && !keep.has(entry))
+      .filter((entry) => entry.endsWith('.json') && !keep.has(entry) && entry !== SOURCES_RECORD)
       .map((entry) => fs.rm(path.join(folder, entry), { force: true })),
   );
 }
