@@ -120,7 +120,7 @@ async function buildOrReuse(
     debug('reusing the build in %s (%d ms)', options.outDir, Date.now() - started);
     const [build] = await Promise.all([
       loadBuild(options.outDir, old, true, output.read),
-      sources.record(cacheFolder, options.roots),
+      sources.record(cacheFolder),
     ]);
     return build;
   }
@@ -341,7 +341,7 @@ async function buildOrReuse(
   await writes.all([
     ...remove.map((file) => fs.rm(path.join(options.outDir, file), { force: true })),
     pruneCache(cacheFolder, cache, cacheKeys),
-    sources.record(cacheFolder, options.roots),
+    sources.record(cacheFolder),
     removeAbandonedTemporaries(options.outDir),
     removeAbandonedTemporaries(cacheFolder),
   ]);

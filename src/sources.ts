@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sha256 } from './hash';
-import { displayName, resolveDisplayName } from './loadPath';
+import { displayName } from './loadPath';
 import { readFile, writeAtomically } from './output';
 
 const stat = promisify(statCallback);
@@ -21,19 +21,27 @@ type Seen = [size: number, mtimeMs: number, ctimeMs: number, ino: number, hash: 
  */
 const SETTLED_MS = 2000;
 
+/** What the last production build recorded, by load-path name, and the load path. */
+interface Kept {
+  roots: readonly string[];
+  known: ReadonlyMap<string, Seen>;
+}
+
 /**
- * Every file a build reads, read once and hashed once. A file whose `stat` is the one it had
- * when a build hashed it before (see {@link SETTLED_MS}) is not read again for its hash: a
- * startup checks the last build's inputs (bootstrap's 71 partials, jQuery, lodash) by `stat`.
+ * Every file a build reads, read once and hashed once. Made by {@link SourceFiles.from} (a
+ * production build), a file whose `stat` is the one it had when a build hashed it before (see
+ * {@link SETTLED_MS}) is not read again for its hash: a startup checks the last build's inputs
+ * (bootstrap's 71 partials, jQuery, lodash) by `stat`. Made with `new` (development, reports),
+ * it only reads and hashes.
  */
 export class SourceFiles {
   private readonly data = new Map<string, Promise<Buffer | undefined>>();
   private readonly hashes = new Map<string, Promise<string | undefined>>();
   private readonly sizes = new Map<string, number>();
-  /** What this build saw, to hand to the next one. */
+  /** What this build saw, by load-path name, to hand to the next one. */
   private readonly seen = new Map<string, Seen>();
 
-  constructor(private readonly known: ReadonlyMap<string, Seen> = new Map()) {}
+  constructor(private readonly kept?: Kept) {}
 
   read(file: string): Promise<Buffer | undefined> {
     let data = this.data.get(file);
@@ -62,25 +70,26 @@ export class SourceFiles {
   }
 
   private async hashOf(file: string): Promise<string | undefined> {
+    const name = this.kept && displayName(file, this.kept.roots);
     // Taken before the file is read: a change after it moves the mtime past the one recorded.
-    const before = await stat(file).catch(() => undefined);
-    const known = this.known.get(file);
+    const before = name !== undefined ? await stat(file).catch(() => undefined) : undefined;
+    const known = name !== undefined ? this.kept?.known.get(name) : undefined;
     if (before && known && sameFile(before, known)) {
       this.sizes.set(file, before.size);
-      this.remember(file, before, known[4]);
+      this.remember(name!, before, known[4]);
       return known[4];
     }
     const data = await this.read(file);
     if (!data) return undefined;
     const hash = sha256(data);
-    if (before) this.remember(file, before, hash);
+    if (before) this.remember(name!, before, hash);
     return hash;
   }
 
-  private remember(file: string, stats: Stats, hash: string): void {
+  private remember(name: string, stats: Stats, hash: string): void {
     const settled = Date.now() - SETTLED_MS;
     if (stats.mtimeMs < settled && stats.ctimeMs < settled) {
-      this.seen.set(file, [stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, hash]);
+      this.seen.set(name, [stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, hash]);
     }
   }
 
@@ -93,29 +102,28 @@ export class SourceFiles {
     try {
       const record = text ? (JSON.parse(text) as { version?: number; files?: unknown }) : {};
       if (record.version === 1 && record.files && typeof record.files === 'object') {
-        const entries = Object.entries(record.files as Record<string, Seen>);
-        return new SourceFiles(
-          new Map(entries.map(([name, seen]) => [resolveDisplayName(name, roots), seen])),
-        );
+        const known = new Map(Object.entries(record.files as Record<string, Seen>));
+        return new SourceFiles({ roots, known });
       }
     } catch {
       // a damaged record: every file is read and hashed, as on a first build
     }
-    return new SourceFiles();
+    return new SourceFiles({ roots, known: new Map() });
   }
 
   /**
    * Records what this build saw in `folder`, for the next one; only when it differs from what
    * was known. Best effort: a read-only `outDir` (a deploy) just hashes again next time.
    */
-  async record(folder: string, roots: readonly string[]): Promise<void> {
+  async record(folder: string): Promise<void> {
+    const known = this.kept?.known;
+    if (!known) return;
     const same =
-      this.seen.size === this.known.size &&
-      [...this.seen].every(([file, seen]) => this.known.get(file)?.join() === seen.join());
+      this.seen.size === known.size &&
+      [...this.seen].every(([name, seen]) => known.get(name)?.join() === seen.join());
     if (same) return;
     // Named on the load path: no absolute path goes into outDir.
-    const named = [...this.seen].map(([file, seen]) => [displayName(file, roots), seen] as const);
-    const files = Object.fromEntries(named.sort(([a], [b]) => (a < b ? -1 : 1)));
+    const files = Object.fromEntries([...this.seen].sort(([a], [b]) => (a < b ? -1 : 1)));
     await writeAtomically(
       path.join(folder, SOURCES_RECORD),
       JSON.stringify({ version: 1, files }),
