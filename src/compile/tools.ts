@@ -4,13 +4,15 @@ import path from 'node:path';
 import type * as Terser from 'terser';
 import type LessStatic from 'less';
 import type CleanCSSConstructor from 'clean-css';
+import { ownLess } from './less';
 
 /**
  * The compilers load on first use, so a startup that reuses a build already on disk never pays
  * for loading terser, less or clean-css.
  */
 export const terser = (): typeof Terser => require('terser');
-export const less = (): typeof LessStatic => require('less');
+export const less = (): typeof LessStatic => (lessInstance ??= ownLess());
+let lessInstance: typeof LessStatic | undefined;
 export const CleanCSS = (): typeof CleanCSSConstructor => require('clean-css');
 
 const COMPILERS = ['terser', 'less', 'clean-css', 'acorn'];
