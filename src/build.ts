@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import createDebug from 'debug';
-import { concatenate } from './bundle';
+import { concatenate, mapBytes } from './bundle';
 import { loadBuild, OutputFiles } from './built';
 import type { Build } from './built';
 import { CompileCache, compileKey } from './cache';
@@ -193,7 +193,7 @@ async function buildOrReuse(
         body,
         olderVersions(spec.group, spec.kind, file, history),
       );
-      const map = Buffer.from(JSON.stringify({ ...joined.map, file }));
+      const map = mapBytes({ ...joined.map, file });
       const twins = await compressed;
       const sizes = members.map(({ name, code }) => ({ name, min: Buffer.byteLength(code) }));
       checkBudget(spec.id, spec.kind, twins.br.length, sizes, options);

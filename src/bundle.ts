@@ -1,5 +1,6 @@
 import { FlattenMap, encodedMap } from '@jridgewell/trace-mapping';
 import type { EncodedSourceMap, SectionedSourceMapXInput } from '@jridgewell/trace-mapping';
+import { JsonBytes } from './compile/types';
 import type { SourceMap } from './compile/types';
 import type { Kind } from './options';
 
@@ -45,7 +46,10 @@ export function concatenate(
 function flattenMaps(placed: readonly Placed[], file: string): SourceMap {
   const sections: SectionedSourceMapXInput['sections'] = placed
     .filter((member) => member.map)
-    .map(({ map, line }) => ({ offset: { line, column: 0 }, map: map as EncodedSourceMap }));
+    .map(({ map, line }) => ({
+      offset: { line, column: 0 },
+      map: { ...map, sourcesContent: contentsOf(map!) } as EncodedSourceMap,
+    }));
   return encodedMap(new FlattenMap({ version: 3, file, sections })) as unknown as SourceMap;
 }
 
@@ -61,10 +65,10 @@ function appendMaps(placed: readonly Placed[]): SourceMap | undefined {
   const joined = {
     version: 3,
     sources: [] as string[],
-    sourcesContent: [] as (string | null)[],
     names: [] as string[],
     mappings: '',
   };
+  const contents: ((string | null)[] | JsonBytes)[] = [];
   // Where the joined mappings are: their lines so far, and the last source, line, column, name.
   let lines = 0;
   const last = [0, 0, 0, 0];
@@ -109,10 +113,55 @@ function appendMaps(placed: readonly Placed[]): SourceMap | undefined {
     }
     if (walked.firstName) last[3] = nameBase + walked.end[3];
     joined.sources.push(...map.sources);
-    joined.sourcesContent.push(...map.sources.map((_, i) => map.sourcesContent?.[i] ?? null));
+    contents.push(map.sourcesContent instanceof JsonBytes ? map.sourcesContent : contentsOf(map));
     joined.names.push(...(map.names ?? []));
   }
-  return joined as SourceMap;
+  return { ...joined, sourcesContent: joinContents(contents) };
+}
+
+/** A map's sources' contents, one per source (null where it has none), decoded. */
+function contentsOf(map: SourceMap): (string | null)[] {
+  const { sources, sourcesContent } = map;
+  const decoded =
+    sourcesContent instanceof JsonBytes
+      ? (sourcesContent.toJSON() as (string | null)[])
+      : sourcesContent;
+  return sources.map((_, i) => decoded?.[i] ?? null);
+}
+
+/** The members' sources' contents in one list: as JSON bytes when any member's were. */
+function joinContents(
+  parts: readonly ((string | null)[] | JsonBytes)[],
+): (string | null)[] | JsonBytes {
+  if (parts.every((part) => Array.isArray(part))) return parts.flat();
+  // Each part is a JSON array: its items go between the joined array's brackets.
+  const items = parts
+    .map((part) => (part instanceof JsonBytes ? part.bytes : Buffer.from(JSON.stringify(part))))
+    .map((json) => json.subarray(1, -1))
+    .filter((json) => json.length > 0);
+  const between = items.flatMap((json, i) => (i ? [COMMA, json] : [json]));
+  return new JsonBytes(Buffer.concat([OPEN, ...between, CLOSE]));
+}
+
+const [OPEN, COMMA, CLOSE] = ['[', ',', ']'].map((text) => Buffer.from(text));
+
+/**
+ * A map's JSON bytes, its sources' contents last, so that the same map has the same bytes
+ * whether they were held as JSON bytes (written as they are) or decoded.
+ */
+export function mapBytes(map: SourceMap): Buffer {
+  const { sourcesContent, ...rest } = map;
+  const head = JSON.stringify(rest);
+  if (!sourcesContent) return Buffer.from(head);
+  const contents =
+    sourcesContent instanceof JsonBytes
+      ? sourcesContent.bytes
+      : Buffer.from(JSON.stringify(sourcesContent));
+  return Buffer.concat([
+    Buffer.from(`${head.slice(0, -1)}${head === '{}' ? '' : ','}"sourcesContent":`),
+    contents,
+    Buffer.from('}'),
+  ]);
 }
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

@@ -1,9 +1,20 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Compiled } from './compile/types';
+import { JsonBytes } from './compile/types';
+import type { Compiled, SourceMap } from './compile/types';
 import { sha256 } from './hash';
 import { displayName, resolveDisplayName } from './loadPath';
 import { readFile, writeAtomically } from './output';
+
+const LINE_BREAK = 0x0a;
+const LINE_BREAK_TEXT = Buffer.from('\n');
+const [OPEN, CLOSE] = [0x5b, 0x5d]; // [ and ]
+
+/** A map's `sourcesContent` as a JSON array, one item per source. */
+function contentsJson({ sources, sourcesContent }: SourceMap): Buffer {
+  if (sourcesContent instanceof JsonBytes) return sourcesContent.bytes;
+  return Buffer.from(JSON.stringify(sources.map((_, i) => sourcesContent?.[i] ?? null)));
+}
 
 interface Entry {
   compiled: Omit<Compiled, 'inputs' | 'copies'>;
@@ -21,6 +32,9 @@ export function compileKey(fingerprint: string, name: string, hash: string | und
  * Compiled assets on disk, keyed by everything that makes the output (the asset's bytes, the
  * settings, the compiler versions), each entry checked against the files it was made from.
  * This is what makes a one-file change recompile one file. Paths are stored load-path-relative.
+ *
+ * An entry is one line of JSON, then, when the code has a map, a line break and the map's
+ * `sourcesContent` as a JSON array: read back as bytes, never decoded (see `JsonBytes`).
  */
 export class CompileCache {
   constructor(
@@ -30,13 +44,21 @@ export class CompileCache {
   ) {}
 
   async get(key: string): Promise<Compiled | undefined> {
-    const text = await readFile(this.fileOf(key), 'utf8').catch(() => undefined);
-    if (!text) return undefined;
+    const data = await readFile(this.fileOf(key)).catch(() => undefined);
+    if (!data) return undefined;
+    // JSON writes a line break inside a string as `\n`: the first one ends the entry's JSON.
+    const end = data.indexOf(LINE_BREAK);
     let entry: Entry;
     try {
-      entry = JSON.parse(text) as Entry;
+      entry = JSON.parse(data.toString('utf8', 0, end === -1 ? data.length : end)) as Entry;
     } catch {
       return undefined;
+    }
+    const { map } = entry.compiled;
+    if (map && end !== -1) {
+      const contents = data.subarray(end + 1);
+      if (contents[0] !== OPEN || contents.at(-1) !== CLOSE) return undefined;
+      map.sourcesContent = new JsonBytes(contents);
     }
     const inputs = entry.inputs.map(([name, hash]) => ({
       file: resolveDisplayName(name, this.roots),
@@ -61,8 +83,9 @@ export class CompileCache {
       const hash = await this.hashOf(file);
       if (hash) inputs.push([displayName(file, this.roots), hash]);
     }
+    const { map } = compiled;
     const entry: Entry = {
-      compiled: { code: compiled.code, map: compiled.map },
+      compiled: { code: compiled.code, map: map && { ...map, sourcesContent: undefined } },
       inputs,
       copies: compiled.copies.map(({ from, name }) => ({
         from: displayName(from, this.roots),
@@ -70,7 +93,11 @@ export class CompileCache {
       })),
     };
     await fs.mkdir(this.folder, { recursive: true });
-    await writeAtomically(this.fileOf(key), JSON.stringify(entry));
+    const contents = map && [LINE_BREAK_TEXT, contentsJson(map)];
+    await writeAtomically(
+      this.fileOf(key),
+      Buffer.concat([Buffer.from(JSON.stringify(entry)), ...(contents ?? [])]),
+    );
   }
 
   fileOf(key: string): string {

@@ -9,8 +9,9 @@ import {
   originalPositionFor,
 } from '@jridgewell/trace-mapping';
 import type { EncodedSourceMap } from '@jridgewell/trace-mapping';
-import { concatenate } from '../src/bundle';
+import { concatenate, mapBytes } from '../src/bundle';
 import type { Member } from '../src/bundle';
+import { JsonBytes } from '../src/compile/types';
 import type { SourceMap } from '../src/compile/types';
 import { compileScript } from '../src/compile/javascript';
 import type { CompileSettings } from '../src/compile/types';
@@ -213,5 +214,66 @@ describe('concatenate', () => {
 
   test('no members, no code', () => {
     expect(concatenate('js', [], 'main.js').code).toBe('');
+  });
+
+  describe("sources' contents held as JSON bytes (from the compile cache)", () => {
+    const member = (name: string, contents: (string | null)[]): Member => ({
+      name,
+      code: `.${name.replace(/\W/g, '')}{x:1}`,
+      map: {
+        version: 3,
+        sources: contents.map((_, i) => `${name}/${i}.less`),
+        sourcesContent: contents,
+        names: [],
+        mappings: contents.length ? 'AAAA' : '',
+      },
+    });
+    const asBytes = ({ map, ...rest }: Member): Member => ({
+      ...rest,
+      map: map && {
+        ...map,
+        sourcesContent: new JsonBytes(Buffer.from(JSON.stringify(map.sourcesContent))),
+      },
+    });
+    const members = [
+      member('a', ['line "one"\n\u2028 ünï', null]),
+      { name: 'plain', code: '.p{}' },
+      member('empty', []),
+      member('b', ['/* b */']),
+    ];
+
+    test('the map has the same bytes whether they are decoded or not, in any mix', () => {
+      const expected = mapBytes(concatenate('css', members, 'main.css').map);
+      for (const held of [[0], [3], [0, 2, 3]]) {
+        const mixed = members.map((each, i) => (held.includes(i) ? asBytes(each) : each));
+        const { map } = concatenate('css', mixed, 'main.css');
+        expect(map.sourcesContent).toBeInstanceOf(JsonBytes);
+        expect(mapBytes(map).toString()).toBe(expected.toString());
+      }
+      expect(JSON.parse(expected.toString())).toEqual({
+        version: 3,
+        file: 'main.css',
+        sources: ['a/0.less', 'a/1.less', 'b/0.less'],
+        names: [],
+        mappings: expect.any(String),
+        sourcesContent: ['line "one"\n\u2028 ünï', null, '/* b */'],
+      });
+    });
+
+    test('a map the general way must join gets them decoded', () => {
+      const sectioned = asBytes(member('c', ['/* c */']));
+      (sectioned.map as SourceMap).sourceRoot = 'x/';
+      const { map } = concatenate('css', [asBytes(members[0]), sectioned], 'main.css');
+      expect(JSON.parse(mapBytes(map).toString()).sourcesContent).toEqual([
+        'line "one"\n\u2028 ünï',
+        null,
+        '/* c */',
+      ]);
+    });
+
+    test('without contents, a map has none', () => {
+      const bare = { version: 3, sources: [], names: [], mappings: '' };
+      expect(mapBytes(bare).toString()).toBe(JSON.stringify(bare));
+    });
   });
 });

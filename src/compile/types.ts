@@ -5,7 +5,8 @@ export interface SourceMap {
   version: number;
   file?: string;
   sources: string[];
-  sourcesContent?: (string | null)[];
+  /** One per source; as JSON bytes when read back from the compile cache. */
+  sourcesContent?: (string | null)[] | JsonBytes;
   names: string[];
   mappings: string;
   sourceRoot?: string;
@@ -29,4 +30,17 @@ export interface CompileSettings {
   readonly urlPrefix: string;
   /** Largest asset file compiled, per kind (option `maxSourceBytes`); no limit when absent. */
   readonly maxBytes?: Readonly<Record<Kind, number>>;
+}
+
+/**
+ * A value's JSON text, kept as bytes. The sources that a map read from the compile cache holds
+ * (jQuery's and lodash's: 1.3 MB of JSON) go into the bundle's map as they are: decoding them
+ * and encoding them again cost a rebuild about 25 ms.
+ */
+export class JsonBytes {
+  constructor(readonly bytes: Buffer) {}
+
+  toJSON(): unknown {
+    return JSON.parse(this.bytes.toString('utf8'));
+  }
 }
