@@ -3,6 +3,7 @@ import type { EncodedSourceMap, SectionedSourceMapXInput } from '@jridgewell/tra
 import { JsonBytes } from './compile/types';
 import type { SourceMap } from './compile/types';
 import type { Kind } from './options';
+import { BASE64, vlq } from './vlq';
 
 export interface Member {
   name: string;
@@ -164,7 +165,6 @@ export function mapBytes(map: SourceMap): Buffer {
   ]);
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const DIGITS = new Int8Array(128).fill(-1);
 for (let i = 0; i < BASE64.length; i++) DIGITS[BASE64.charCodeAt(i)] = i;
 
@@ -255,17 +255,6 @@ function segmentColumn(mappings: string, start: number): number {
     if (!(digit & 32)) return value & 1 ? 0 - (value >>> 1) : value >>> 1;
     shift += 5;
   }
-}
-
-function vlq(value: number): string {
-  let rest = value < 0 ? -value * 2 + 1 : value * 2;
-  let text = '';
-  do {
-    const digit = rest % 32;
-    rest = Math.floor(rest / 32);
-    text += BASE64[rest > 0 ? digit + 32 : digit];
-  } while (rest > 0);
-  return text;
 }
 
 function countLines(text: string): number {

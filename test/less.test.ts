@@ -1,6 +1,6 @@
 import path from 'node:path';
 import stock from 'less';
-import { ownLess } from '../src/compile/less';
+import { MappingsGenerator, ownLess } from '../src/compile/less';
 import { NODE_MODULES, tempDir, writeFiles } from './helpers';
 
 /** Renders with the options src/compile/stylesheet.ts uses, plus any given. */
@@ -66,5 +66,60 @@ describe('ownLess', () => {
       globalVars: { size: '2px' },
       modifyVars: { size: '3px' },
     } as Less.Options);
+  });
+
+  test('its map generator writes what source-map 0.6 writes: out of order, repeats, names, no original', () => {
+    // The generator stock less uses (source-map 0.6, as less resolves it).
+    const environment = (stock as unknown as { environment: { getSourceMapGenerator(): unknown } })
+      .environment;
+    const Stock = environment.getSourceMapGenerator() as new (options: object) => {
+      addMapping(mapping: object): void;
+      setSourceContent(source: string, content: string | null): void;
+      toJSON(): object;
+    };
+    let seed = 7;
+    const random = (below: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % below;
+    };
+    for (let round = 0; round < 200; round++) {
+      const generators = [
+        new Stock({ file: 'out.css', sourceRoot: null }),
+        new MappingsGenerator({ file: 'out.css' }),
+      ];
+      const inOrder = round % 2 === 0;
+      let line = 1;
+      let column = 0;
+      const mappings: object[] = [];
+      for (let i = 0; i < 1 + random(60); i++) {
+        if (inOrder) {
+          if (random(4) === 0) [line, column] = [line + 1 + random(3), 0];
+          else column += random(3); // 0: the same position again
+        } else {
+          [line, column] = [1 + random(5), random(8)];
+        }
+        const withSource = random(5) > 0;
+        const mapping = {
+          generated: { line, column },
+          ...(withSource
+            ? {
+                original: { line: 1 + random(4), column: random(6) },
+                source: ['a.less', 'b.less', 'c.less'][random(3)],
+                ...(random(3) === 0 ? { name: ['x', 'y'][random(2)] } : {}),
+              }
+            : {}),
+        };
+        mappings.push(mapping);
+        // A repeat of the mapping just added, now and then.
+        if (random(6) === 0) mappings.push({ ...mapping });
+      }
+      for (const generator of generators) {
+        for (const mapping of mappings) generator.addMapping(mapping);
+        generator.setSourceContent('b.less', '.b {}');
+        generator.setSourceContent('unused.less', '.u {}');
+      }
+      const [expected, actual] = generators.map((generator) => JSON.stringify(generator.toJSON()));
+      expect({ round, json: actual }).toEqual({ round, json: expected });
+    }
   });
 });

@@ -1,0 +1,15 @@
+/** Base64 VLQ, the number encoding of source maps' `mappings`. */
+
+export const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** One value, base64 VLQ encoded. */
+export function vlq(value: number): string {
+  let rest = value < 0 ? -value * 2 + 1 : value * 2;
+  let text = '';
+  do {
+    const digit = rest % 32;
+    rest = Math.floor(rest / 32);
+    text += BASE64[rest > 0 ? digit + 32 : digit];
+  } while (rest > 0);
+  return text;
+}
