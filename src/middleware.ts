@@ -199,8 +199,7 @@ function filledRender(render: Render): Render {
     callback?: Callback,
   ) {
     if (typeof options === 'function') [options, callback] = [undefined, options as Callback];
-    const locals = this.locals;
-    const page = pageIn(locals);
+    const page = pageIn(this.locals);
     if (!page) return render.call(this, view, options, callback);
     const outer = rendering.page;
     rendering.page = page;
@@ -210,7 +209,7 @@ function filledRender(render: Render): Render {
       render.call(this, view, options, (error, html) => {
         rendering.page = outer;
         if (error) error = withAssetFacts(error, page);
-        else html = page.fill(html ?? '', nonceIn(locals));
+        else html = page.fill(html ?? '', nonceIn(this.locals));
         if (callback) callback(error, html);
         else if (!error) this.send(html);
         else if (!developmentOf.get(page)?.showError(error, this.req, this)) this.req.next!(error);

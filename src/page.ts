@@ -37,11 +37,8 @@ export class PageAssets {
   missing?: AssetMissingError;
   /** Sends `103 Early Hints` for needs not hinted yet; set by the middleware when enabled. */
   sendHints?: () => void;
-  /**
-   * The names required, as given: checked at once, expanded to dependencies when read. A list
-   * (a page requires a handful): a Set per page cost every page its allocation and hashing.
-   */
-  private readonly required: string[] = [];
+  /** The names required, as given: checked at once, expanded to dependencies when read. */
+  private readonly required = new Set<string>();
   private expanded?: ReadonlySet<string>;
   /** What {@link fill} returned last: filling it again gives it back without a second pass. */
   private filled?: string;
@@ -54,7 +51,7 @@ export class PageAssets {
 
   /** Every needed asset, dependencies included. */
   get needs(): ReadonlySet<string> {
-    this.expanded ??= this.registry.expand(this.required);
+    this.expanded ??= this.registry.expand([...this.required]);
     return this.expanded;
   }
 
@@ -70,11 +67,11 @@ export class PageAssets {
       if (typeof name !== 'string') {
         throw new TypeError(`Asset names must be strings; argument ${i + 1} is ${describe(name)}`);
       }
-      if (this.required.includes(name)) continue;
+      if (this.required.has(name)) continue;
       if (!this.registry.has(name)) {
         throw (this.missing = new AssetMissingError(name, this.registry.suggest(name)));
       }
-      this.required.push(name);
+      this.required.add(name);
       this.expanded = undefined;
     }
   }
@@ -115,14 +112,12 @@ export class PageAssets {
 
   /** `Link` header values preloading the bundles the page needs. */
   preloadLinks(): string[] {
-    return this.required.length
-      ? preloadLinks(this.currentBuild(), this.publicPath, this.needs)
-      : [];
+    return this.required.size ? preloadLinks(this.currentBuild(), this.publicPath, this.needs) : [];
   }
 
   /** The same as one `Link` header value (comma-separated), undefined when nothing is needed. */
   linkHeader(): string | undefined {
-    return this.required.length
+    return this.required.size
       ? linkHeader(this.currentBuild(), this.publicPath, this.needs)
       : undefined;
   }
