@@ -20,7 +20,7 @@ function compiledIn(root: string): Compiled {
     map: {
       version: 3,
       sources: ['site/a.less', 'site/partial.less', 'site/none.less'],
-      sourcesContent: ['.a { color: red; }\n.b { x: @x }', '@x: 1;\n"\u2028"', null],
+      sourcesContent: ['.a { color: red; }\n.b { x: [1, 2] }', '@x: 1;\n"\u2028"', null],
       names: [],
       mappings: 'AAAA;AACA',
     },
@@ -68,6 +68,15 @@ describe('CompileCache', () => {
     const file = cache.fileOf('key');
     const whole = fs.readFileSync(file);
     fs.writeFileSync(file, whole.subarray(0, whole.length - 3));
+    expect(await cache.get('key')).toBeUndefined();
+    // Cut right after a "]" inside a source, so the line still looks like an array.
+    const text = whole.toString();
+    const cut = text.lastIndexOf(']', text.length - 2);
+    expect(text.lastIndexOf('\n', cut)).toBe(text.indexOf('\n'));
+    fs.writeFileSync(file, `${text.slice(0, cut + 1)}`);
+    expect(await cache.get('key')).toBeUndefined();
+    // The same length, one character of a source changed.
+    fs.writeFileSync(file, text.replace('color: red', 'color: rex'));
     expect(await cache.get('key')).toBeUndefined();
     fs.writeFileSync(file, whole.subarray(0, whole.indexOf('\n') - 1));
     expect(await cache.get('key')).toBeUndefined();

@@ -37,6 +37,28 @@ describe('ownLess', () => {
     expect(ownLess().FileManager).toBe(stock.FileManager);
   });
 
+  test("an application's own less functions stay: less's one registry is put back as it was", async () => {
+    const registry = (
+      stock as unknown as {
+        functions: { functionRegistry: { add(name: string, f: unknown): void; _data: object } };
+      }
+    ).functions.functionRegistry;
+    const builtIn = registry._data as Record<string, unknown>;
+    const original = builtIn.percentage;
+    const tree = (stock as unknown as { tree: { Anonymous: new (value: string) => unknown } }).tree;
+    registry.add('percentage', () => new tree.Anonymous('the-apps-own'));
+    try {
+      const own = ownLess();
+      const source = '.a { p: percentage(0.5); }';
+      expect((await stock.render(source)).css).toContain('the-apps-own');
+      // Ours shares the registry, as two stock instances would.
+      expect((await own.render(source)).css).toContain('the-apps-own');
+    } finally {
+      registry.add('percentage', original);
+    }
+    expect((await stock.render('.a { p: percentage(0.5); }')).css).toContain('50%');
+  });
+
   test("bootstrap 3: the same CSS and map bytes as stock less's", async () => {
     const file = path.join(tempDir(), 'site.less');
     const output = await expectSameOutput(

@@ -12,20 +12,28 @@ import { vlq } from '../vlq';
  * of a 320 ms compile of bootstrap 3 (12,300 mappings over 71 files). Its map generator is
  * {@link MappingsGenerator}, not source-map 0.6's (1.2 us a mapping). The maps are the same
  * bytes (a test compares them with stock less's on bootstrap). The stock `require('less')` that
- * an application may use itself is left as it is; a less whose internals differ from the ones
- * this was written against is used unchanged.
+ * an application may use itself is left as it is, its functions too; a less whose internals
+ * differ from the ones this was written against is used unchanged.
  */
 export function ownLess(): typeof LessStatic {
   const stock = require('less') as StockLess;
   const output = stock.SourceMapOutput?.prototype as Partial<SourceMapOutput> | undefined;
+  const registry = stock.functions?.functionRegistry;
+  const functions = registry?._data as Record<string, unknown> | undefined;
   if (
     stock.version?.[0] !== 4 ||
     typeof stock.createFromEnvironment !== 'function' ||
     typeof output?.add !== 'function' ||
-    typeof output.normalizeFilename !== 'function'
+    typeof output.normalizeFilename !== 'function' ||
+    typeof functions !== 'object' ||
+    functions === null
   ) {
     return stock as unknown as typeof LessStatic;
   }
+  // less has one registry of functions for all its instances, and createFromEnvironment adds
+  // the built-in ones to it again (bound to the new instance): put back what was there, so an
+  // application's own functions, or its data-uri with its file managers, stay as they were.
+  const registered = { ...functions };
   const environment = stock.environment as Record<string, unknown>;
   const own = stock.createFromEnvironment(
     {
@@ -47,6 +55,10 @@ export function ownLess(): typeof LessStatic {
     UrlFileManager: stock.UrlFileManager,
     options: { ...stock.options },
   });
+  for (const name of Object.keys(functions)) {
+    if (!Object.hasOwn(registered, name)) delete functions[name];
+  }
+  Object.assign(functions, registered);
   own.SourceMapOutput.prototype.add = add;
   return own;
 }
@@ -59,6 +71,7 @@ interface StockLess extends Omit<typeof LessStatic, 'version' | 'options'> {
     version: string,
   ): typeof LessStatic & { SourceMapOutput: { prototype: SourceMapOutput } };
   environment: unknown;
+  functions?: { functionRegistry?: { _data?: unknown } };
   UrlFileManager: new () => unknown;
   SourceMapOutput?: { prototype: SourceMapOutput };
   lesscHelper: unknown;
