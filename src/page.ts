@@ -89,25 +89,48 @@ export class PageAssets {
   /** Replaces the marks in a rendered page with the tags of everything the page needed. */
   fill(html: string, nonce?: string): string {
     if (html === this.filled) return html;
+    return (this.filled = this.pieces(html, nonce)?.join('') ?? html);
+  }
+
+  /**
+   * The page filled as the UTF-8 bytes to send, undefined when it has no marks (or is what
+   * {@link fill} returned). Express turns a page sent as a string into a `Buffer` anyway; made
+   * from the page's pieces, the filled page is never a string of its own: a 5 kB page allocates
+   * 5 kB less, which the garbage collector would otherwise sweep on every request.
+   */
+  bytes(html: string, nonce?: string): Buffer | undefined {
+    const pieces = html === this.filled ? undefined : this.pieces(html, nonce);
+    if (!pieces) return undefined;
+    let length = 0;
+    for (const piece of pieces) length += Buffer.byteLength(piece);
+    const bytes = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (const piece of pieces) at += bytes.write(piece, at);
+    return bytes;
+  }
+
+  /** The page cut at its marks, each mark's tags in its place; undefined when it has none. */
+  private pieces(html: string, nonce?: string): string[] | undefined {
     let at = html.indexOf(MARK);
-    if (at === -1) return (this.filled = html);
+    if (at === -1) return undefined;
     // One pass over the page; each kind's tags are made once, however many marks there are.
     let css: string | undefined;
     let js: string | undefined;
-    let filled = '';
+    const pieces: string[] = [];
     let done = 0;
     while (at !== -1) {
       const after = at + MARK.length;
       if (html.startsWith('css', after)) {
-        filled += html.slice(done, at) + (css ??= this.tags('css', nonce));
+        pieces.push(html.slice(done, at), (css ??= this.tags('css', nonce)));
         done = after + 3;
       } else if (html.startsWith('js', after)) {
-        filled += html.slice(done, at) + (js ??= this.tags('js', nonce));
+        pieces.push(html.slice(done, at), (js ??= this.tags('js', nonce)));
         done = after + 2;
       }
       at = html.indexOf(MARK, after);
     }
-    return (this.filled = filled + html.slice(done));
+    pieces.push(html.slice(done));
+    return pieces;
   }
 
   /** `Link` header values preloading the bundles the page needs. */

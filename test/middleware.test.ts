@@ -135,6 +135,88 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       expect(missing.body.message).toMatch(/needs app\.use\(assets\.middleware\(\)\) before it/);
     });
 
+    describe('a page it fills goes out as Express sends the same HTML', () => {
+      // Non-ASCII text on both sides of the marks: the filled page is made into UTF-8 bytes from
+      // its pieces, so lengths in characters and in bytes differ.
+      const text = (tags: { css: string; js: string }) =>
+        `<!doctype html><head><title>Café ☕ 東京 🎉</title>${tags.css}</head>` +
+        `<body>${'<p>naïve — ünïcödé 𝔘 ✓</p>'.repeat(60)}${tags.js}</body>`;
+      function renderedBy(withLibrary: boolean, setUp?: (res: Response) => void) {
+        const app = withLibrary ? appWith(express, assets) : express();
+        const views = tempDir();
+        fs.writeFileSync(path.join(views, 'page.html'), 'unused');
+        app.engine('html', (_file, locals, callback) => {
+          const { assetTags } = locals as Express.Locals;
+          callback(null, text({ css: assetTags('css'), js: assetTags('js') }));
+        });
+        app.set('views', views);
+        const filled = assets.page();
+        filled.require('site/widgets.js');
+        const fixed = { css: filled.tags('css'), js: filled.tags('js') };
+        app.get(['/', '/render'], (_req, res) => {
+          setUp?.(res);
+          if (!withLibrary) return res.send(text(fixed));
+          res.requireAssets('site/widgets.js');
+          res.render('page.html');
+        });
+        app.get('/send', (_req, res) => {
+          setUp?.(res);
+          if (!withLibrary) return res.send(text(fixed));
+          res.requireAssets('site/widgets.js');
+          res.send(text({ css: res.locals.assetTags('css'), js: res.locals.assetTags('js') }));
+        });
+        app.use(errorHandler);
+        return app;
+      }
+
+      test.each(['/render', '/send'])('%s: the same type, length, ETag and bytes', async (url) => {
+        const [ours, plain] = [renderedBy(true), renderedBy(false)];
+        const [got, expected] = await Promise.all([
+          request(ours).get(url).buffer(true).expect(200),
+          request(plain).get(url).buffer(true).expect(200),
+        ]);
+        expect(got.text).toBe(expected.text);
+        expect(got.text).toContain(`src="${bundle('main.js').url}"`);
+        expect(got.text).toContain('Café ☕ 東京 🎉');
+        for (const name of ['content-type', 'content-length', 'etag']) {
+          expect([name, got.headers[name]]).toEqual([name, expected.headers[name]]);
+        }
+        expect(got.headers['content-type']).toBe('text/html; charset=utf-8');
+        expect(Number(got.headers['content-length'])).toBe(Buffer.byteLength(expected.text));
+        // The ETag is Express's, so a revalidation and a HEAD go as Express's do.
+        await request(ours).get(url).set('If-None-Match', got.headers.etag).expect(304);
+        const head = await request(ours).head(url).expect(200);
+        expect(head.headers['content-length']).toBe(got.headers['content-length']);
+      });
+
+      test("a Content-Type of the app's gets the charset Express gives it", async () => {
+        const setUp = (res: Response) => res.type('application/xhtml+xml');
+        const [ours, plain] = [renderedBy(true, setUp), renderedBy(false, setUp)];
+        for (const url of ['/render', '/send']) {
+          const got = await request(ours).get(url).buffer(true).expect(200);
+          const expected = await request(plain).get(url).buffer(true).expect(200);
+          expect(got.headers['content-type']).toBe('application/xhtml+xml; charset=utf-8');
+          expect(got.headers['content-type']).toBe(expected.headers['content-type']);
+          expect(got.headers.etag).toBe(expected.headers.etag);
+          expect(got.body.toString('utf8')).toBe(expected.body.toString('utf8'));
+        }
+      });
+
+      test("an app's own res.send, set after the middleware, gets the page filled, as a string", async () => {
+        const seen: unknown[] = [];
+        const app = renderedBy(true, (res) => {
+          const send = res.send;
+          res.send = function (this: Response, body?: unknown) {
+            seen.push(typeof body === 'string' && body.includes('<script') && !/Zasset/.test(body));
+            return send.call(this, body);
+          };
+        });
+        const got = await request(app).get('/render').expect(200);
+        expect(seen).toEqual([true]);
+        expect(got.text).toContain(`src="${bundle('main.js').url}"`);
+      });
+    });
+
     test('a mounted sub-app (its own response prototype) requires and fills the same way', async () => {
       const sub = express();
       sub.get('/page', (_req, res) => {
@@ -241,6 +323,26 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       });
       const response = await request(app).get('/').expect(200);
       expect(response.text).toMatch(/^ann\|kept\|<script [^>]*nonce="n0nce"/);
+    });
+
+    test('that hold something stay the object a middleware before it holds', async () => {
+      const app = express();
+      let held: object | undefined;
+      app.use((_req, res, next) => {
+        res.locals.user = 'ann';
+        held = res.locals;
+        next();
+      });
+      app.use(assets.middleware());
+      app.get('/', (_req, res) => {
+        res.locals.requireAsset('site/widgets.js');
+        res.json({ same: res.locals === held, own: Object.keys(res.locals) });
+      });
+      const response = await request(app).get('/').expect(200);
+      expect(response.body).toEqual({
+        same: true,
+        own: ['user', 'pageAssets', 'requireAsset', 'assetTags'],
+      });
     });
 
     test('has no inherited names, as Express makes it, and takes new ones', async () => {
@@ -381,6 +483,28 @@ describe('page.fill', () => {
     const plain = '<p>no marks, only Z and Zasset_ look-alikes</p>';
     expect(assets.page().fill(plain)).toBe(plain);
     expect(assets.page().fill('')).toBe('');
+  });
+
+  test('page.bytes: the filled page as UTF-8 bytes; nothing for a page without marks', async () => {
+    const assets = await builtSite();
+    const page = assets.page();
+    page.require('site/widgets.js');
+    const [cssMark, jsMark] = [page.placeholder('css'), page.placeholder('js')];
+    const pages = [
+      `${cssMark}`,
+      `é${cssMark}€${jsMark}🎉${jsMark}`,
+      `<p>東京</p>${jsMark}`,
+      // A lone surrogate becomes U+FFFD, as Buffer.from makes it.
+      `\ud800${cssMark}\udfff${jsMark}`,
+    ];
+    for (const html of pages) {
+      for (const nonce of [undefined, 'n0nce']) {
+        expect(page.bytes(html, nonce)).toEqual(Buffer.from(page.fill(html, nonce)));
+      }
+    }
+    expect(page.bytes('<p>no marks, Zasset_ look-alike</p>')).toBeUndefined();
+    const filled = page.fill(`<p>${cssMark}</p>`);
+    expect(page.bytes(filled)).toBeUndefined(); // what fill gave back is filled already
   });
 
   test('with a nonce, every tag carries it', async () => {
