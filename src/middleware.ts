@@ -67,7 +67,7 @@ function installOn(res: Response): void {
   if (installed.has(owner)) return;
   const { send, render } = owner as { send: Send; render: Render };
   const method = (value: unknown) => ({ value, writable: true, configurable: true });
-  const sendWithAssets = filledSend(send, headerCallsOf(res));
+  const sendWithAssets = filledSend(send, headerCallsOf(res, owner as Response));
   Object.defineProperties(owner, {
     requireAssets: method(requireAssets),
     send: method(sendWithAssets),
@@ -110,49 +110,20 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
     }
     const page = new PageAssets(registry, currentBuild, options.publicPath);
     if (options.earlyHints) page.sendHints = hintsFor(res, page);
-    const requireAsset = (...names: (string | readonly string[])[]) => {
+    const locals = res.locals;
+    locals.pageAssets = page;
+    locals.requireAsset = (...names) => {
       page.require(...names);
       return '';
     };
-    const locals = res.locals;
-    if (isEmpty(locals)) res.locals = new PageLocals(page, requireAsset) as Express.Locals;
-    else Object.assign(locals, { pageAssets: page, requireAsset, assetTags: placeholder });
+    // The marks are the same for every page: one function serves them all.
+    locals.assetTags = placeholder;
     if (development) {
       developmentOf.set(page, development);
       development.record(req, res, page);
     }
     next();
   };
-}
-
-/**
- * The `res.locals` of a response whose locals are still empty: the same three names, in an
- * object of one fixed shape. Express makes `res.locals` with `Object.create(null)`, which V8 keeps
- * as a hash table, and copies it into every render's options (`{ ...app.locals, ...res.locals,
- * ...options }`): empty, that copy is nearly free; holding anything, it takes V8's slow path and
- * makes the options a hash table too (~5,000-8,000 instructions, ~0.7% of a 5 kB page, counted
- * with valgrind). Like Express's, it inherits no names (`toString`, `constructor`). Locals that
- * already hold something (a nonce, a user) are kept and given the three names instead: a
- * middleware before this one may hold them, and their copy is on the slow path anyway.
- */
-class PageLocals {
-  pageAssets: PageAssets;
-  requireAsset: Express.Locals['requireAsset'];
-  assetTags: Express.Locals['assetTags'];
-  constructor(page: PageAssets, requireAsset: Express.Locals['requireAsset']) {
-    this.pageAssets = page;
-    this.requireAsset = requireAsset;
-    // The marks are the same for every page: one function serves them all.
-    this.assetTags = placeholder;
-  }
-}
-Object.setPrototypeOf(PageLocals.prototype, null);
-Reflect.deleteProperty(PageLocals.prototype, 'constructor');
-
-/** Whether an object has no enumerable names at all. */
-function isEmpty(object: object): boolean {
-  for (const _ in object) return false;
-  return true;
 }
 
 /** Sends a `103 Early Hints` for the needs not hinted yet, while the headers are not sent. */
@@ -176,7 +147,6 @@ function filledSend(send: Send, calls: HeaderCalls): Send {
     const locals = this.locals;
     const page = pageIn(locals);
     if (page) {
-      if (typeof body === 'string') body = filledBody(this, page, body, nonceIn(locals), calls);
       const link = page.linkHeader();
       // An app's own Link header stays. Headers already sent: Express's send throws then when it
       // has a body; without one (a streamed page ended with res.send()) it only ends.
@@ -184,17 +154,21 @@ function filledSend(send: Send, calls: HeaderCalls): Send {
       if (link && open && !calls.hasHeader.call(this, 'Link')) {
         calls.setHeader.call(this, 'Link', link);
       }
+      if (typeof body === 'string') body = filledBody(this, page, body, nonceIn(locals), calls);
     }
     return send.call(this, body);
   };
 }
 
 /**
- * A page sent as a string, filled. Express makes a page sent as a string into UTF-8 bytes
- * labelled `text/html; charset=utf-8`; a page with marks is made into those bytes here, from its
- * pieces, and labelled the same (see {@link PageAssets.bytes}). A page with a `Content-Type` of
- * the app's stays a string, for Express to give that type its charset. A page that
- * `res.render` filled for its caller's callback comes back unchanged, without a second pass.
+ * A page sent as a string, filled. Express labels a page sent as a string with no type yet by
+ * `res.type('html')` and makes it into UTF-8 bytes. A page with marks is made into those bytes
+ * here, from its pieces (see {@link PageAssets.bytes}), and labelled with what Express's own
+ * `res.type('html')` sets, without the call: its media-type lookups cost ~20,000 instructions, 2%
+ * of a 5 kB page (valgrind). Where the app has its own `type`, `set` or `setHeader`, they label it
+ * (a type other than Express's stays a string, filled: Express 4 and 5 give such types different
+ * charsets). A page with a type the app set stays a string, filled, for Express to add the
+ * charset. A page that `res.render` filled for its caller's callback comes back unchanged.
  */
 function filledBody(
   res: Response,
@@ -205,9 +179,37 @@ function filledBody(
 ): string | Buffer {
   if (calls.hasHeader.call(res, 'Content-Type')) return page.fill(html, nonce);
   const bytes = page.bytes(html, nonce);
-  if (!bytes) return html;
-  calls.setHeader.call(res, 'Content-Type', 'text/html; charset=utf-8');
-  return bytes;
+  if (!bytes) return page.fill(html, nonce);
+  const expressOnly = res.type === calls.type && res.set === calls.set;
+  if (expressOnly && res.setHeader === calls.setHeader && calls.htmlType === HTML_TYPE) {
+    calls.setHeader.call(res, 'Content-Type', HTML_TYPE);
+    return bytes;
+  }
+  res.type('html');
+  if (res.get('Content-Type') === HTML_TYPE) return bytes;
+  res.removeHeader('Content-Type');
+  return page.fill(html, nonce);
+}
+
+/** What `res.type('html')` sets, and what Express's charset step leaves as it is. */
+const HTML_TYPE = 'text/html; charset=utf-8';
+
+/**
+ * What Express's own `res.type('html')` sets (its media-type table may have been changed), found
+ * once by calling it on a stand-in response that only records the header.
+ */
+function htmlTypeOf(express: Response): string | undefined {
+  let type: unknown;
+  const standIn = {
+    set: express.set,
+    setHeader: (_name: string, value: unknown) => (type = value),
+  };
+  try {
+    express.type.call(standIn, 'html');
+  } catch {
+    return undefined; // an Express this library does not know: the page goes Express's way
+  }
+  return typeof type === 'string' ? type : undefined;
 }
 
 /**
@@ -220,9 +222,14 @@ interface HeaderCalls {
   headersSent: (this: Response) => boolean;
   hasHeader: Response['hasHeader'];
   setHeader: Response['setHeader'];
+  /** Express's own `res.type` and `res.set`, of the prototype the middleware extends. */
+  type: Response['type'];
+  set: Response['set'];
+  /** What Express's `res.type('html')` sets, when it could be found. */
+  htmlType?: string;
 }
 
-function headerCallsOf(res: Response): HeaderCalls {
+function headerCallsOf(res: Response, express: Response): HeaderCalls {
   let holder: object | null = res;
   while (holder && !Object.hasOwn(holder, 'headersSent')) holder = Object.getPrototypeOf(holder);
   const sent = holder && Object.getOwnPropertyDescriptor(holder, 'headersSent')?.get;
@@ -232,8 +239,12 @@ function headerCallsOf(res: Response): HeaderCalls {
       function (this: Response) {
         return this.headersSent;
       },
-    hasHeader: res.hasHeader,
-    setHeader: res.setHeader,
+    // From the prototype: an earlier middleware may have wrapped the first response's own.
+    hasHeader: (Object.getPrototypeOf(res) as Response).hasHeader,
+    setHeader: (Object.getPrototypeOf(res) as Response).setHeader,
+    type: express.type,
+    set: express.set,
+    htmlType: htmlTypeOf(express),
   };
 }
 
@@ -260,7 +271,7 @@ function filledRender(render: Render, sendWithAssets: Send): Render {
       render.call(this, view, options, (error, html) => {
         rendering.page = outer;
         if (error) error = withAssetFacts(error, page);
-        else if (callback || this.send !== sendWithAssets) {
+        else if (callback || this.send !== sendWithAssets || pageIn(this.locals) !== page) {
           html = page.fill(html ?? '', nonceIn(this.locals));
         }
         if (callback) callback(error, html);

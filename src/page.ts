@@ -93,14 +93,20 @@ export class PageAssets {
   }
 
   /**
-   * The page filled as the UTF-8 bytes to send, undefined when it has no marks (or is what
-   * {@link fill} returned). Express turns a page sent as a string into a `Buffer` anyway; made
-   * from the page's pieces, the filled page is never a string of its own: a 5 kB page allocates
-   * 5 kB less, which the garbage collector would otherwise sweep on every request.
+   * The page filled, as the UTF-8 bytes that `Buffer.from(fill(html))` gives, for the middleware:
+   * Express makes a page of 1,000 characters or more that it sends as a string into a `Buffer`
+   * anyway; made from the page's pieces, the filled page is never a string of its own (a 5 kB
+   * page allocates 5 kB less, which the garbage collector would otherwise sweep on every
+   * request). Undefined for a page without marks, one {@link fill} returned, and one that is
+   * shorter filled than 1,000 characters (Express may send those as strings).
+   * @internal
    */
   bytes(html: string, nonce?: string): Buffer | undefined {
     const pieces = html === this.filled ? undefined : this.pieces(html, nonce);
     if (!pieces) return undefined;
+    let characters = 0;
+    for (const piece of pieces) characters += piece.length;
+    if (characters < 1000) return undefined;
     let length = 0;
     for (const piece of pieces) length += Buffer.byteLength(piece);
     const bytes = Buffer.allocUnsafe(length);
@@ -109,7 +115,11 @@ export class PageAssets {
     return bytes;
   }
 
-  /** The page cut at its marks, each mark's tags in its place; undefined when it has none. */
+  /**
+   * The page cut at its marks, each mark's tags in its place; undefined when it has none. Text
+   * around a mark without tags stays one piece: the two halves of a character (a surrogate pair)
+   * on either side of it must meet again.
+   */
   private pieces(html: string, nonce?: string): string[] | undefined {
     let at = html.indexOf(MARK);
     if (at === -1) return undefined;
@@ -117,19 +127,24 @@ export class PageAssets {
     let css: string | undefined;
     let js: string | undefined;
     const pieces: string[] = [];
+    let text = '';
     let done = 0;
     while (at !== -1) {
       const after = at + MARK.length;
-      if (html.startsWith('css', after)) {
-        pieces.push(html.slice(done, at), (css ??= this.tags('css', nonce)));
-        done = after + 3;
-      } else if (html.startsWith('js', after)) {
-        pieces.push(html.slice(done, at), (js ??= this.tags('js', nonce)));
-        done = after + 2;
+      const kind = html.startsWith('css', after) ? 'css' : html.startsWith('js', after) ? 'js' : '';
+      if (kind) {
+        const tags =
+          kind === 'css' ? (css ??= this.tags('css', nonce)) : (js ??= this.tags('js', nonce));
+        text += html.slice(done, at);
+        if (tags) {
+          pieces.push(text, tags);
+          text = '';
+        }
+        done = after + kind.length;
       }
       at = html.indexOf(MARK, after);
     }
-    pieces.push(html.slice(done));
+    pieces.push(text + html.slice(done));
     return pieces;
   }
 
