@@ -42,6 +42,7 @@ import { performance } from 'node:perf_hooks';
 import express from 'express';
 import type { Request, Response } from 'express';
 import type * as LibraryModule from '../src/index';
+import { countedFork, haveValgrind, instructionsIn } from './valgrind';
 import type { AssetEntry, AssetRegistry } from '../src/index';
 
 type Library = typeof LibraryModule;
@@ -222,35 +223,17 @@ function startChild(
   variant: Variant,
   dir: string,
   entry: string,
-  under?: string[],
+  countedInto?: string,
 ): Promise<Child> {
   const child = fork(__filename, ['--child', variant, dir, entry], {
     env: { ...process.env, NODE_ENV: 'production' },
-    // Under valgrind: the child's node runs as valgrind's program.
-    ...(under && {
-      execPath: under[0],
-      // --single-threaded keeps V8's compilers on the main thread, where valgrind counts; fixed
-      // seeds give every process the same string hashes and random numbers. (V8's
-      // --predictable-gc-schedule steadied the counts but raised them ~8% and the ratio with
-      // them: a garbage collector scheduled unlike production's. Not used.)
-      execArgv: [
-        ...under.slice(1),
-        process.execPath,
-        '--single-threaded',
-        '--hash-seed=1',
-        '--random-seed=1',
-        ...process.execArgv,
-      ],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    }),
+    ...(countedInto && countedFork(countedInto)),
   });
   return new Promise((resolve, reject) => {
     child.once('message', (port: number) => resolve({ process: child, port }));
     child.once('exit', (code) => reject(new Error(`page server exited with ${code}`)));
   });
 }
-
-const haveValgrind = () => !spawnSync('valgrind', ['--version']).error;
 
 /**
  * Instructions the server executes per page, counted by valgrind (cachegrind, no cache
@@ -264,17 +247,14 @@ async function instructionsPerRequest(variant: Variant, dir: string, entry: stri
   const counts = await Promise.all(
     [few, many].map(async (requests) => {
       const out = path.join(dir, `cachegrind-${variant}-${requests}-${round}.out`);
-      const valgrind = ['valgrind', '-q', '--tool=cachegrind', '--cache-sim=no'];
-      // V8 writes machine code at run time: valgrind must check for code it changed.
-      valgrind.push('--smc-check=all-non-file', `--cachegrind-out-file=${out}`);
-      const child = await startChild(variant, dir, entry, valgrind);
+      const child = await startChild(variant, dir, entry, out);
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       for (let i = 0; i < requests; i++) await get(child.port, agent);
       const exited = new Promise((resolve) => child.process.once('exit', resolve));
       await get(child.port, agent, '/quit').catch(() => undefined);
       await exited;
       agent.destroy();
-      return Number(/^summary: (\d+)/m.exec(fs.readFileSync(out, 'utf8'))?.[1]);
+      return instructionsIn(out);
     }),
   );
   return (counts[1] - counts[0]) / (many - few);

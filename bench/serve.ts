@@ -43,6 +43,7 @@ import express from 'express';
 import { defineAssets } from '../src/index';
 import type { AssetRegistry, ServedFile } from '../src/index';
 import { createFileServer } from '../src/serve';
+import { countedFork, haveValgrind, instructionsIn } from './valgrind';
 
 const KINDS = [
   'ours',
@@ -187,23 +188,10 @@ interface Started {
   url: string;
 }
 
-function startServer(kind: ServerKind, dir: string, valgrind?: string[]): Promise<Started> {
+function startServer(kind: ServerKind, dir: string, countedInto?: string): Promise<Started> {
   const child = fork(__filename, ['--child', kind, dir], {
     env: { ...process.env, NODE_ENV: 'production' },
-    // Under valgrind: the child's node runs as valgrind's program; --single-threaded keeps V8's
-    // compilers on the main thread, where valgrind counts; fixed seeds, as in bench/request.
-    ...(valgrind && {
-      execPath: valgrind[0],
-      execArgv: [
-        ...valgrind.slice(1),
-        process.execPath,
-        '--single-threaded',
-        '--hash-seed=1',
-        '--random-seed=1',
-        ...process.execArgv,
-      ],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    }),
+    ...(countedInto && countedFork(countedInto)),
   });
   return new Promise((resolve, reject) => {
     child.once('message', (message: { port: number; url: string }) =>
@@ -356,10 +344,7 @@ async function instructionsPerRequest(
         dir,
         `cachegrind-${kind.replace(/\W/g, '_')}-${scenario}-${requests}-${round}.out`,
       );
-      const valgrind = ['valgrind', '-q', '--tool=cachegrind', '--cache-sim=no'];
-      // V8 writes machine code at run time: valgrind must check for code it changed.
-      valgrind.push('--smc-check=all-non-file', `--cachegrind-out-file=${out}`);
-      const server = await startServer(kind, dir, valgrind);
+      const server = await startServer(kind, dir, out);
       const headers = await headersFor(scenario, server);
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       for (let i = 0; i < requests; i++) {
@@ -370,7 +355,7 @@ async function instructionsPerRequest(
       }
       agent.destroy();
       await stopServer(server);
-      return Number(/^summary: (\d+)/m.exec(fs.readFileSync(out, 'utf8'))?.[1]);
+      return instructionsIn(out);
     }),
   );
   return (counts[1] - counts[0]) / (many - few);
@@ -378,7 +363,7 @@ async function instructionsPerRequest(
 
 /** --instructions: each server's instructions per request, rounds taking turns. */
 async function countInstructions(dir: string): Promise<void> {
-  if (spawnSync('valgrind', ['--version']).error) {
+  if (!haveValgrind()) {
     console.error('valgrind is not installed: apt-get update && apt-get install -y valgrind');
     process.exit(1);
   }
