@@ -165,10 +165,10 @@ function filledSend(send: Send, calls: HeaderCalls): Send {
  * `res.type('html')` and makes it into UTF-8 bytes. A page with marks is made into those bytes
  * here, from its pieces (see {@link PageAssets.bytes}), and labelled with what Express's own
  * `res.type('html')` sets, without the call: its media-type lookups cost ~20,000 instructions, 2%
- * of a 5 kB page (valgrind). Where the app has its own `type`, `set` or `setHeader`, they label it
- * (a type other than Express's stays a string, filled: Express 4 and 5 give such types different
- * charsets). A page with a type the app set stays a string, filled, for Express to add the
- * charset. A page that `res.render` filled for its caller's callback comes back unchanged.
+ * of a 5 kB page (valgrind). A page with a type the app set, or whose app has a `type`, `set` or
+ * `setHeader` of its own, stays a string, filled, for Express (and those) to label as they would
+ * without the library. A page that `res.render` filled for its caller's callback comes back
+ * unchanged.
  */
 function filledBody(
   res: Response,
@@ -178,38 +178,39 @@ function filledBody(
   calls: HeaderCalls,
 ): string | Buffer {
   if (calls.hasHeader.call(res, 'Content-Type')) return page.fill(html, nonce);
-  const bytes = page.bytes(html, nonce);
+  const expressOnly =
+    calls.htmlType === HTML_TYPE &&
+    res.type === calls.type &&
+    res.set === calls.set &&
+    res.setHeader === calls.setHeader;
+  const bytes = expressOnly ? page.bytes(html, nonce) : undefined;
   if (!bytes) return page.fill(html, nonce);
-  const expressOnly = res.type === calls.type && res.set === calls.set;
-  if (expressOnly && res.setHeader === calls.setHeader && calls.htmlType === HTML_TYPE) {
-    calls.setHeader.call(res, 'Content-Type', HTML_TYPE);
-    return bytes;
-  }
-  res.type('html');
-  if (res.get('Content-Type') === HTML_TYPE) return bytes;
-  res.removeHeader('Content-Type');
-  return page.fill(html, nonce);
+  calls.setHeader.call(res, 'Content-Type', HTML_TYPE);
+  return bytes;
 }
 
 /** What `res.type('html')` sets, and what Express's charset step leaves as it is. */
 const HTML_TYPE = 'text/html; charset=utf-8';
 
 /**
- * What Express's own `res.type('html')` sets (its media-type table may have been changed), found
- * once by calling it on a stand-in response that only records the header.
+ * What Express's own `res.type('html')` sets, found once by calling it on a stand-in response that
+ * records the headers set: undefined unless it set exactly a `Content-Type`. Express defines
+ * `type`/`contentType` and `set`/`header` as one function each under two names: where the two
+ * differ, an app replaced one, and its pages go Express's way. (The media-type table is read
+ * here, on the first request: a change to it after that is not seen.)
  */
 function htmlTypeOf(express: Response): string | undefined {
-  let type: unknown;
-  const standIn = {
-    set: express.set,
-    setHeader: (_name: string, value: unknown) => (type = value),
-  };
+  if (express.type !== express.contentType || express.set !== express.header) return undefined;
+  const set: unknown[][] = [];
+  const standIn = { set: express.set, setHeader: (...header: unknown[]) => set.push(header) };
   try {
     express.type.call(standIn, 'html');
   } catch {
     return undefined; // an Express this library does not know: the page goes Express's way
   }
-  return typeof type === 'string' ? type : undefined;
+  const [name, value] = set[0] ?? [];
+  const one = set.length === 1 && String(name).toLowerCase() === 'content-type';
+  return one && typeof value === 'string' ? value : undefined;
 }
 
 /**

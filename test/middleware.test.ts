@@ -218,6 +218,7 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
         const setUpApp = (app: App) => {
           const type = app.response.type;
           app.response.type = function (this: Response, name: string) {
+            this.append('X-Type-Asked', name); // a side effect: it runs as often as without
             return type.call(this, name === 'html' ? 'application/xhtml+xml' : name);
           };
         };
@@ -230,7 +231,44 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
             .buffer(true);
           expect(got.headers['content-type']).toMatch(/^application\/xhtml\+xml/);
           expect(got.headers['content-type']).toBe(expected.headers['content-type']);
+          expect(got.headers['x-type-asked']).toBe('html');
+          expect(got.headers['x-type-asked']).toBe(expected.headers['x-type-asked']);
           expect(got.body.toString('utf8')).toBe(expected.body.toString('utf8'));
+        }
+      });
+
+      test("a res.type an app put on Express's own response before the first page runs for every page", async () => {
+        let fresh: typeof express | undefined;
+        jest.isolateModules(() => {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy, changed
+          fresh = require(_label === 'Express 5' ? 'express' : 'express4') as typeof express;
+        });
+        const type = fresh!.response.type;
+        let calls = 0;
+        fresh!.response.type = function (this: Response, name: string) {
+          calls++;
+          if (name === 'html') this.set('X-Content-Type-Options', 'nosniff');
+          return type.call(this, name);
+        };
+        const app = (withLibrary: boolean) => {
+          const made = fresh!();
+          if (withLibrary) made.use(assets.middleware());
+          made.get('/', (_req, res) => {
+            if (withLibrary) res.requireAssets('site/widgets.js');
+            const mark = withLibrary ? res.locals.assetTags('js') : '';
+            res.send(`${'<p>page</p>'.repeat(100)}${mark}`);
+          });
+          return made;
+        };
+        for (let i = 0; i < 2; i++) {
+          calls = 0;
+          const got = await request(app(true)).get('/').expect(200);
+          const ours = calls;
+          calls = 0;
+          const expected = await request(app(false)).get('/').expect(200);
+          expect(ours).toBe(calls);
+          expect(got.headers['x-content-type-options']).toBe('nosniff');
+          expect(got.headers['content-type']).toBe(expected.headers['content-type']);
         }
       });
 
