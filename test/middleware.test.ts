@@ -141,6 +141,32 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       const text = (tags: { css: string; js: string }) =>
         `<!doctype html><head><title>Café ☕ 東京 🎉</title>${tags.css}</head>` +
         `<body>${'<p>naïve — ünïcödé 𝔘 ✓</p>'.repeat(60)}${tags.js}</body>`;
+      /**
+       * A fresh copy of this Express, `change`d as it loads: the library extends each response
+       * prototype once, on its first response, so what it finds then is the test's to choose.
+       */
+      function freshExpress(change?: (fresh: typeof express) => void): typeof express {
+        let fresh: typeof express | undefined;
+        jest.isolateModules(() => {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy
+          fresh = require(_label === 'Express 5' ? 'express' : 'express4') as typeof express;
+          change?.(fresh);
+        });
+        return fresh!;
+      }
+
+      /** An app of `fresh` whose page has more than 1,000 characters and, with the library, a mark. */
+      function markedPage(fresh: typeof express, withLibrary: boolean): App {
+        const made = fresh();
+        if (withLibrary) made.use(assets.middleware());
+        made.get('/', (_req, res) => {
+          if (withLibrary) res.requireAssets('site/widgets.js');
+          const mark = withLibrary ? res.locals.assetTags('js') : '';
+          res.send(`${'<p>page</p>'.repeat(100)}${mark}`);
+        });
+        return made;
+      }
+
       function renderedBy(
         withLibrary: boolean,
         setUp?: (res: Response) => void,
@@ -238,28 +264,15 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       });
 
       test("a res.type an app put on Express's own response before the first page runs for every page", async () => {
-        let fresh: typeof express | undefined;
-        jest.isolateModules(() => {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy, changed
-          fresh = require(_label === 'Express 5' ? 'express' : 'express4') as typeof express;
-        });
-        const type = fresh!.response.type;
+        const fresh = freshExpress();
+        const type = fresh.response.type;
         let calls = 0;
-        fresh!.response.type = function (this: Response, name: string) {
+        fresh.response.type = function (this: Response, name: string) {
           calls++;
           if (name === 'html') this.set('X-Content-Type-Options', 'nosniff');
           return type.call(this, name);
         };
-        const app = (withLibrary: boolean) => {
-          const made = fresh!();
-          if (withLibrary) made.use(assets.middleware());
-          made.get('/', (_req, res) => {
-            if (withLibrary) res.requireAssets('site/widgets.js');
-            const mark = withLibrary ? res.locals.assetTags('js') : '';
-            res.send(`${'<p>page</p>'.repeat(100)}${mark}`);
-          });
-          return made;
-        };
+        const app = (withLibrary: boolean) => markedPage(fresh, withLibrary);
         for (let i = 0; i < 2; i++) {
           calls = 0;
           const got = await request(app(true)).get('/').expect(200);
@@ -312,32 +325,20 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       });
 
       test('an Express whose media-type table says otherwise for html labels the page its way', async () => {
-        let fresh: typeof express | undefined;
-        jest.isolateModules(() => {
-          /* eslint-disable @typescript-eslint/no-require-imports -- fresh copies, changed */
+        const fresh = freshExpress((loaded) => {
+          /* eslint-disable @typescript-eslint/no-require-imports -- its table, changed */
           if (_label === 'Express 5') {
-            fresh = require('express') as typeof express;
             const types = (require('mime-types') as { types: Record<string, string> }).types;
             types.html = 'application/xhtml+xml';
           } else {
-            fresh = require('express4') as typeof express;
             const mime = (
-              fresh as unknown as { static: { mime: { define(...a: unknown[]): void } } }
+              loaded as unknown as { static: { mime: { define(...a: unknown[]): void } } }
             ).static.mime;
             mime.define({ 'application/xhtml+xml': ['html'] }, true);
           }
           /* eslint-enable @typescript-eslint/no-require-imports */
         });
-        const app = (withLibrary: boolean) => {
-          const made = fresh!();
-          if (withLibrary) made.use(assets.middleware());
-          made.get('/', (_req, res) => {
-            if (withLibrary) res.requireAssets('site/widgets.js');
-            const mark = withLibrary ? res.locals.assetTags('js') : '';
-            res.send(`${'<p>page</p>'.repeat(100)}${mark}`);
-          });
-          return made;
-        };
+        const app = (withLibrary: boolean) => markedPage(fresh, withLibrary);
         const got = await request(app(true)).get('/').expect(200);
         const expected = await request(app(false)).get('/').expect(200);
         expect(got.headers['content-type']).toMatch(/^application\/xhtml\+xml/);
@@ -391,13 +392,7 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       });
 
       test('a res.setHeader an earlier middleware wraps on each response is not kept from the first', async () => {
-        // A fresh Express: the library extends each response prototype once, on its first response.
-        let fresh: typeof express | undefined;
-        jest.isolateModules(() => {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy
-          fresh = require(_label === 'Express 5' ? 'express' : 'express4') as typeof express;
-        });
-        const app = fresh!();
+        const app = freshExpress()();
         app.use((_req, res, next) => {
           const setHeader = res.setHeader;
           res.setHeader = function (name: string, value: number | string | readonly string[]) {
