@@ -464,8 +464,7 @@ async function main(): Promise<void> {
     new: packageVersion(JQUERY_NEW),
     lodash: packageVersion('lodash'),
     bootstrap: packageVersion('bootstrap'),
-    zstdNapi: packageVersion('zstd-napi'),
-    zstdLib: zstdNapiLibrary(),
+    zstd: process.versions.zstd ?? 'none',
     zstdCli: execFileSync('zstd', ['--version'], { encoding: 'utf8' }).trim(),
   };
   check(versions.old === '3.6.4' && versions.new === '3.7.1', 'jQuery aliases are 3.6.4, 3.7.1');
@@ -630,7 +629,7 @@ function results(input: ResultsInput): string {
     '## Machine and versions',
     '',
     `- ${machine}`,
-    `- zstd-napi ${versions.zstdNapi} (bundled libzstd ${versions.zstdLib}), level 19, old bundle as raw-content dictionary; node's brotli ${process.versions.brotli}, zlib ${process.versions.zlib}`,
+    `- node:zlib's zstd (Node.js ${process.version}, libzstd ${versions.zstd}), level 19, old bundle as raw-content dictionary; node's brotli ${process.versions.brotli}, zlib ${process.versions.zlib}`,
     `- decode check: ${versions.zstdCli.replace(/^\*+\s*|\s*\*+$/g, '')}`,
     `- corpus: jQuery ${versions.old} and ${versions.new}, lodash ${versions.lodash}, bootstrap ${versions.bootstrap} (LESS), and a ${kb(Buffer.byteLength(APP_V1))} app script and a site LESS file written by the bench`,
     '',
@@ -736,15 +735,6 @@ function machineLine(): string {
 function packageVersion(name: string): string {
   const file = path.join(NODE_MODULES, name, 'package.json');
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-}
-
-/** The libzstd version zstd-napi compiled in, from its bundled zstd.h. */
-function zstdNapiLibrary(): string {
-  const header = path.join(NODE_MODULES, 'zstd-napi', 'deps', 'zstd', 'lib', 'zstd.h');
-  const text = fs.existsSync(header) ? fs.readFileSync(header, 'utf8') : '';
-  const part = (name: string) =>
-    new RegExp(`#define ZSTD_VERSION_${name}\\s+(\\d+)`).exec(text)?.[1] ?? '?';
-  return `${part('MAJOR')}.${part('MINOR')}.${part('RELEASE')}`;
 }
 
 function check(condition: boolean, what: string): void {

@@ -2,7 +2,8 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { Environment } from 'nunjucks';
 import { build } from './build';
 import type { Build } from './built';
-import { createMiddleware, createNeeds } from './middleware';
+import { createMiddleware, setupErrorOf } from './middleware';
+import { createNeeds } from './needs';
 import { addNunjucksTags } from './nunjucks';
 import { PageAssets } from './page';
 import { resolveOptions } from './options';
@@ -10,7 +11,7 @@ import type { AssetOptions, ResolvedOptions } from './options';
 import { Registry } from './registry';
 import type { DevelopmentBuilder } from './devBuild';
 import type { DevelopmentPages } from './development';
-import { AssetError, errorMessage } from './errors';
+import { AssetError, AssetNotBuiltError, applicationFrame, errorMessage } from './errors';
 import type { Watcher } from './watch';
 
 /**
@@ -41,7 +42,7 @@ export class AssetRegistry {
   constructor(options: AssetOptions) {
     this.options = resolveOptions(options);
     this.registry = new Registry(this.options.assets);
-    this.definedAt = callerOutsideLibrary(new Error().stack);
+    this.definedAt = applicationFrame(new Error().stack);
     if (this.options.mode === 'development') {
       this.development = new (developmentModules().DevelopmentPages)(this);
     }
@@ -108,10 +109,9 @@ export class AssetRegistry {
     return result ?? emptyBuild();
   }
 
-  /** The last good build. Throws when `build()` has not finished yet. */
+  /** The last good build. Throws `AssetNotBuiltError` when `build()` has not finished yet. */
   get current(): Build {
-    if (!this.last)
-      throw new Error('The assets are not built yet: await assets.build() at startup');
+    if (!this.last) throw new AssetNotBuiltError();
     return this.last;
   }
 
@@ -124,7 +124,15 @@ export class AssetRegistry {
    * The Express middleware: `res.requireAssets()`, `res.locals.requireAsset()` and
    * `res.locals.assetTags()` for every response, tags filled in after the render, `Link`
    * preload headers, and (unless `serve: false`) the bundles served under `publicPath`.
-   * @example app.use(assets.middleware());
+   *
+   * Mount it before the routes: a route that runs before it and calls `res.requireAssets` fails
+   * with `AssetSetupError` (`ASSET_SETUP`). A page asked for before `build()` finished is an
+   * `AssetNotBuiltError` (`ASSET_NOT_BUILT`): await the build before `app.listen()`.
+   * @example
+   * await assets.build();
+   * app.use(assets.middleware());
+   * app.get('/', home);
+   * app.listen(3000);
    */
   middleware(): RequestHandler {
     return createMiddleware(this);
@@ -132,17 +140,24 @@ export class AssetRegistry {
 
   /**
    * A route middleware that declares needs before the handler runs (and sends `103 Early
-   * Hints` at once when `earlyHints` is on). Unknown names throw here, at startup.
-   * @example app.get('/editor', assets.needs('admin/editor.js'), showEditor);
+   * Hints` at once when `earlyHints` is on). Takes names or lists of names, as
+   * `res.requireAssets` does. Unknown names throw `AssetMissingError` here, at startup; an
+   * argument that is neither a name nor a list of names throws a `TypeError` that names it.
+   * @example
+   * app.get('/editor', assets.needs('admin/editor.js'), showEditor);
+   * app.get('/admin', assets.needs(['admin/editor.js', 'admin/editor.css']), showAdmin);
    */
-  needs(...names: string[]): RequestHandler {
-    return createNeeds(this, names);
+  needs(...names: (string | readonly string[])[]): RequestHandler {
+    return createNeeds(this.registry, names);
   }
 
   /**
-   * An error-handling middleware for after the routes: in development it shows an asset error
+   * An error-handling middleware for after the routes. In every mode, it makes the `TypeError`
+   * of a route that ran before `app.use(assets.middleware())` (`res.requireAssets is not a
+   * function`) into an `AssetSetupError` that says so. In development it shows an asset error
    * (an unknown name required by a handler, say) as the error page, with the names it may have
-   * meant; anything else, and everything in production, goes on to the next error handler.
+   * meant and where the mistake is; anything else, and everything in production, goes on to
+   * the next error handler through `next(error)`.
    * @example app.use(assets.errorHandler());
    */
   errorHandler(): ErrorRequestHandler {
@@ -153,7 +168,8 @@ export class AssetRegistry {
       res: Response,
       next: NextFunction,
     ) {
-      if (!development?.showError(error, req, res)) next(error);
+      const clear = setupErrorOf(error);
+      if (!development?.showError(clear, req, res)) next(clear);
     };
   }
 
@@ -203,14 +219,6 @@ function developmentModules() {
     Watcher: (require('./watch') as { Watcher: typeof Watcher }).Watcher,
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
-}
-
-/** The first stack frame outside this library: the line of the app that called defineAssets. */
-function callerOutsideLibrary(stack: string | undefined): string | undefined {
-  const frames = (stack ?? '').split('\n').slice(1);
-  const here = __dirname;
-  const frame = frames.find((line) => !line.includes(here) && /\(?(\/|[A-Za-z]:\\)/.test(line));
-  return frame?.match(/\(?((?:\/|[A-Za-z]:\\)[^()]+:\d+:\d+)\)?\s*$/)?.[1];
 }
 
 function emptyBuild(): Build {

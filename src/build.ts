@@ -5,12 +5,12 @@ import { concatenate, mapBytes } from './bundle';
 import { loadBuild, OutputFiles } from './built';
 import type { Build } from './built';
 import { CompileCache, compileKey } from './cache';
-import { compileAsset } from './compile';
+import { compileAsset, sourceBytes } from './compile';
 import { compilerVersions } from './compile/tools';
 import type { Compiled, CompileSettings } from './compile/types';
 import { AssetBuildError, AssetConfigError, AssetError, errorMessage, quote } from './errors';
 import { contentHash, integrity, sha256 } from './hash';
-import { displayName, isInside, locate, resolveDisplayName } from './loadPath';
+import { displayName, isInside, locateAll, resolveDisplayName } from './loadPath';
 import { readManifest, rotate, writeManifest } from './manifest';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedAsset, ResolvedOptions } from './options';
@@ -76,11 +76,9 @@ async function buildOrReuse(
   writes: Writes,
 ): Promise<Build> {
   const started = Date.now();
-  const files = new Map<string, string>();
-  await Promise.all(
-    registry.order.map(async (asset) =>
-      files.set(asset.name, await locate(asset.name, options.roots)),
-    ),
+  const files = await locateAll(
+    registry.order.map((asset) => asset.name),
+    options.roots,
   );
   const cacheFolder = path.join(options.outDir, '.cache');
   const settings: CompileSettings = {
@@ -226,13 +224,8 @@ async function buildOrReuse(
     }
     return names;
   };
-  // A member's source bytes: its file and the LESS partials it imports, not its url() files.
-  const sizeOf = (asset: ResolvedAsset) => {
-    const { inputs, copies } = compiled.get(asset.name)!;
-    const referenced = new Set(copies.map((copy) => copy.from));
-    const imports = inputs.filter((input) => !referenced.has(input));
-    return sum([files.get(asset.name)!, ...imports].map((file) => sources.size(file)));
-  };
+  const sizeOf = (asset: ResolvedAsset) =>
+    sourceBytes(files.get(asset.name)!, compiled.get(asset.name)!, sources);
   const inputs: Record<string, string> = {};
   const bundles: ManifestBundle[] = [];
   const dictionaryBodies = new Map<ManifestBundle, DictionaryBody[]>();

@@ -1,14 +1,13 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AssetRegistry } from './assets';
 import { audit, formatAudit } from './audit';
 import { build } from './build';
 import { AssetError } from './errors';
 import { readManifest } from './manifest';
 import type { ResolvedOptions } from './options';
+import { loadRegistry, ModuleLoadError, UsageError } from './registryModule';
 import { assetSizes, formatReport, sizeReport } from './report';
 import { sizeTable } from './sizeTable';
 
@@ -28,13 +27,13 @@ Options:
   -h, --help       print this help
 
 <registry-module> is loaded with require() from the working folder and must export the
-result of defineAssets() as default, as "assets", or as its only registry. A TypeScript
-module needs a loader: node --import tsx node_modules/.bin/asset-registry build app/assets.ts
+result of defineAssets() as default, as "assets", or as its only registry. Node 22.18+ and
+24+ load a TypeScript module as it is, when it uses only syntax that type stripping erases
+(no enum, namespace or parameter property); other runtimes, or such syntax, need a loader:
+  node --import tsx node_modules/.bin/asset-registry build app/assets.ts
 NODE_ENV is "production" unless set.
 
 Exit codes: 0 ok, 1 a check failed (build error, over budget, unknown asset), 2 usage error.`;
-
-class UsageError extends Error {}
 
 /** Runs one command line; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -78,9 +77,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`asset-registry: ${error.message}\nRun "asset-registry --help".\n`);
       return 2;
     }
-    // A library error says all a user needs; anything else (an option's TypeError included)
-    // keeps its stack, which shows where in the registry module it happened.
-    const text = error instanceof AssetError ? error.message : ((error as Error)?.stack ?? error);
+    // A library error, or a registry module's own load failure, says all a user needs;
+    // anything else keeps its stack.
+    const said = error instanceof AssetError || error instanceof ModuleLoadError;
+    const text = said ? error.message : ((error as Error)?.stack ?? error);
     process.stderr.write(`asset-registry: ${text}\n`);
     return 1;
   }
@@ -120,46 +120,6 @@ function parseCommandLine(argv: readonly string[]) {
     if (missing) throw new UsageError(`cannot scan "${missing}": no such file or folder`);
   }
   return { command, values, targets };
-}
-
-/** Loads the module that defines the registry and finds the registry among its exports. */
-async function loadRegistry(name: string): Promise<AssetRegistry> {
-  let file: string;
-  try {
-    file = require.resolve(path.resolve(name));
-  } catch {
-    throw new UsageError(`cannot find the registry module "${name}"`);
-  }
-  let exported: unknown;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's module, found at run time
-    exported = require(file);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_REQUIRE_ESM') exported = await import(pathToFileURL(file).href);
-    else if (/\.[mc]?ts$/.test(file) && (error instanceof SyntaxError || code?.includes('EXT'))) {
-      throw new UsageError(
-        `cannot load ${name}: a TypeScript module needs a loader, e.g. ` +
-          `node --import tsx node_modules/.bin/asset-registry ... (${(error as Error).message})`,
-      );
-    } else throw error;
-  }
-  const record = (exported ?? {}) as Record<string, unknown>;
-  if (isRegistry(exported)) return exported;
-  for (const key of ['default', 'assets']) if (isRegistry(record[key])) return record[key];
-  const found = [...new Set(Object.values(record).filter(isRegistry))];
-  if (found.length === 1) return found[0];
-  throw new UsageError(
-    `${name} exports ${found.length ? `${found.length} registries` : 'no registry'}: ` +
-      'export the result of defineAssets() as default or as "assets"',
-  );
-}
-
-/** A registry, also one made by another copy of this package (npx, a linked checkout). */
-function isRegistry(value: unknown): value is AssetRegistry {
-  if (value instanceof AssetRegistry) return true;
-  const candidate = value as Partial<AssetRegistry> | null | undefined;
-  return typeof candidate?.build === 'function' && !!candidate.registry && !!candidate.options;
 }
 
 function print(text: string): void {

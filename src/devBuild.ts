@@ -2,10 +2,10 @@ import path from 'node:path';
 import createDebug from 'debug';
 import { servedFile } from './built';
 import type { Build, ServedFile } from './built';
-import { compileAsset } from './compile';
+import { compileAsset, sourceBytes } from './compile';
 import type { Compiled, CompileSettings } from './compile/types';
 import { integrity } from './hash';
-import { locate } from './loadPath';
+import { locateAll } from './loadPath';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { ResolvedOptions } from './options';
 import type { Registry } from './registry';
@@ -68,8 +68,13 @@ export class DevelopmentBuilder {
   async build(): Promise<Build> {
     const started = Date.now();
     const sources = new SourceFiles();
-    for (const asset of this.registry.order) {
-      const file = await locate(asset.name, this.options.roots);
+    const order = this.registry.order;
+    const files = await locateAll(
+      order.map((asset) => asset.name),
+      this.options.roots,
+    );
+    for (const asset of order) {
+      const file = files.get(asset.name)!;
       const hash = await sources.hash(file);
       const previous = this.compiled.get(asset.name);
       if (previous && previous.file === file && previous.hash === hash) {
@@ -121,7 +126,7 @@ export class DevelopmentBuilder {
         map: compiled.map ? `${file}.map` : '',
         integrity: integrity(body),
         sizes: {
-          source: sources.size(this.compiled.get(asset.name)!.file),
+          source: sourceBytes(this.compiled.get(asset.name)!.file, compiled, sources),
           min: size,
           gzip: 0,
           brotli: 0,

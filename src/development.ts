@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AssetRegistry } from './assets';
 import { AssetError } from './errors';
 import { renderErrorPage } from './errorPage';
+import type { TemplatePosition } from './errorPage';
 import { nonceOf } from './page';
 import type { PageAssets } from './page';
 import { renderReportPage } from './reportPage';
@@ -42,12 +43,22 @@ export class DevelopmentPages {
     return true;
   }
 
-  /** Shows the error page for an asset error to a browser. Returns whether it did. */
+  /**
+   * Shows the error page for an asset error to a browser. Returns whether it did. Only the
+   * watched build's error says that a saved fix is enough: a handler's or a template's needs
+   * a restart.
+   */
   showError(error: unknown, req: Request, res: Response): boolean {
     const assetError = assetErrorOf(error);
     if (!assetError || res.headersSent || !req.accepts('html')) return false;
     res.status(500).type('html').set('Cache-Control', 'no-store');
-    res.end(renderErrorPage(assetError, this.assets, nonceOf(res), templateLocation(error)));
+    res.end(
+      renderErrorPage(assetError, this.assets, nonceOf(res), {
+        template: templateLocation(error),
+        rebuilds: assetError === this.assets.failure,
+        thrown: assetError === error,
+      }),
+    );
     return true;
   }
 
@@ -69,9 +80,7 @@ export class DevelopmentPages {
 }
 
 /** Where a template engine said its error happened: nunjucks writes `(file) [Line 5, Column 6]`. */
-function templateLocation(
-  error: unknown,
-): { file: string; line: number; column: number } | undefined {
+function templateLocation(error: unknown): TemplatePosition | undefined {
   const message = error instanceof Error ? error.message : '';
   const match = /\(([^()\n]+)\)\s*\[Line (\d+), Column (\d+)\]/.exec(message);
   return match ? { file: match[1], line: Number(match[2]), column: Number(match[3]) } : undefined;

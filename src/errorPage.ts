@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { AssetRegistry } from './assets';
+import { AssetBuildError, applicationFrame } from './errors';
 import type { AssetError } from './errors';
 import { resolveDisplayName } from './loadPath';
 
@@ -17,16 +18,37 @@ export function renderView(name: string, context: Record<string, unknown>): stri
   return views.render(name, { ...context, css: fs.readFileSync(STYLES, 'utf8') });
 }
 
+/** Where a template engine said an error happened. */
+export interface TemplatePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** What the error page says besides the error itself. */
+export interface ErrorContext {
+  /** The template position of an error raised while rendering, when the error has none. */
+  template?: TemplatePosition;
+  /**
+   * Whether the error is the watched build's, which a saved fix clears without a restart. Any
+   * other (a handler's or a template's typo) is fixed in code that only a restart reloads.
+   */
+  rebuilds: boolean;
+  /** Whether the error is the one thrown, not one a template engine wrapped. */
+  thrown: boolean;
+}
+
 /**
  * The development error page: the file, line and column, the compiler's message, the source
- * lines around the error, and for an unknown asset the names it may have meant.
+ * lines around the error, and for an unknown asset the names it may have meant. A build error
+ * points at the asset's file; a template's unknown name at the template; a handler's mistake at
+ * its line. Only a build error says that saving a fix is enough.
  */
 export function renderErrorPage(
   error: AssetError,
   assets: AssetRegistry,
-  nonce?: string,
-  /** The template position of an error raised while rendering, when the error has none. */
-  template?: { file: string; line: number; column: number },
+  nonce: string | undefined,
+  context: ErrorContext,
 ): string {
   const facts = error as AssetError & {
     file?: string;
@@ -36,7 +58,10 @@ export function renderErrorPage(
     asset?: string;
     suggestions?: readonly string[];
   };
-  // Where to point: the file the error names, else the template that raised it.
+  // Where to point: the file the error names, else the template that raised it, else the line
+  // of the application's code that made the mistake.
+  const { template } = context;
+  const frame = context.thrown ? applicationFrame(error.stack) : undefined;
   const where = facts.file
     ? {
         shown: facts.file,
@@ -44,15 +69,16 @@ export function renderErrorPage(
         line: facts.line,
         column: facts.column,
       }
-    : template && {
-        shown: path.relative(process.cwd(), template.file).split(path.sep).join('/'),
-        ...template,
-      };
+    : (template ?? (frame ? positionOf(frame) : undefined));
+  const shown = where && ('shown' in where ? where.shown : relativeName(where.file));
   const position = where?.line ? `:${where.line}${where.column ? `:${where.column}` : ''}` : '';
   return renderView('error.njk', {
     error,
     title: facts.reason ?? error.message,
-    location: where && `${where.shown}${position}`,
+    location: where && `${shown}${position}`,
+    origin: facts.file ? 'build' : template ? 'template' : 'code',
+    building: error instanceof AssetBuildError && facts.asset !== facts.file ? facts.asset : '',
+    rebuilds: context.rebuilds,
     excerpt: where?.line ? excerptOf(where.file, where.line) : undefined,
     column: where?.column,
     caret: ' '.repeat(Math.max(0, (where?.column ?? 1) - 1)),
@@ -60,6 +86,17 @@ export function renderErrorPage(
     definedAt: assets.definedAt,
     nonce,
   });
+}
+
+/** `file:line:column` as its parts. */
+function positionOf(frame: string): TemplatePosition | undefined {
+  const match = /^(.*):(\d+):(\d+)$/.exec(frame);
+  return match ? { file: match[1], line: Number(match[2]), column: Number(match[3]) } : undefined;
+}
+
+/** A file as the page shows it: relative to the working folder, with "/". */
+function relativeName(file: string): string {
+  return path.relative(process.cwd(), file).split(path.sep).join('/');
 }
 
 /** Up to three lines either side of `line` (1-based), numbered. */

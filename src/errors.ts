@@ -23,17 +23,46 @@ export class AssetMissingError extends AssetError {
   }
 }
 
-/** The registry itself is wrong: unknown dep, cycle, duplicate, bad path, missing file. */
+/**
+ * The registry itself is wrong: unknown dep, cycle, duplicate, bad path, missing file. Files
+ * that cannot be found are all named in one error, so one fix-and-restart round fixes them all.
+ */
 export class AssetConfigError extends AssetError {
   override name = 'AssetConfigError';
   readonly code = 'ASSET_CONFIG';
+  /** The asset the problem is about, when there is one (the first, when there are several). */
+  readonly asset?: string;
+  /** Every asset the problem is about: several when several files are missing. */
+  readonly assets: readonly string[];
 
-  constructor(
-    message: string,
-    /** The asset the problem is about, when there is one. */
-    readonly asset?: string,
-  ) {
+  constructor(message: string, asset?: string | readonly string[]) {
     super(message);
+    this.assets = Object.freeze(
+      asset === undefined ? [] : typeof asset === 'string' ? [asset] : [...asset],
+    );
+    this.asset = this.assets[0];
+  }
+}
+
+/**
+ * The application uses the library in the wrong order: `app.use(assets.middleware())` mounted
+ * after the routes that call `res.requireAssets`, say. Fixed in the app's code, not in assets.
+ */
+export class AssetSetupError extends AssetError {
+  override name = 'AssetSetupError';
+  readonly code: string = 'ASSET_SETUP';
+}
+
+/** A page was asked for before `assets.build()` finished: the server listened too early. */
+export class AssetNotBuiltError extends AssetSetupError {
+  override name = 'AssetNotBuiltError';
+  override readonly code = 'ASSET_NOT_BUILT';
+
+  constructor() {
+    super(
+      'The assets are not built yet: await assets.build() before app.listen(), ' +
+        'so that no page is served before the build has finished',
+    );
   }
 }
 
@@ -62,6 +91,21 @@ export class AssetBuildError extends AssetError {
 
 export function quote(name: string): string {
   return JSON.stringify(name);
+}
+
+/**
+ * The first frame of a stack in the application: outside this library and `node_modules`, as
+ * `file:line:column`. Where `defineAssets` was called, or the handler that made a mistake.
+ */
+export function applicationFrame(stack: string | undefined): string | undefined {
+  const frames = (stack ?? '').split('\n').slice(1);
+  const frame = frames.find(
+    (line) =>
+      !line.includes(__dirname) &&
+      !/[/\\]node_modules[/\\]/.test(line) &&
+      /\(?(\/|[A-Za-z]:\\)/.test(line),
+  );
+  return frame?.match(/\(?((?:\/|[A-Za-z]:\\)[^()]+:\d+:\d+)\)?\s*$/)?.[1];
 }
 
 /** The message of anything thrown. */

@@ -9,6 +9,41 @@ import { AssetConfigError, quote } from './errors';
  * a file the registry's owner did not put under a root.
  */
 export async function locate(name: string, roots: readonly string[]): Promise<string> {
+  const file = await find(name, roots);
+  if (file === undefined) throw missingError([name], roots);
+  return file;
+}
+
+/**
+ * Finds every asset's file (see {@link locate}), by name. All problems come in one
+ * `AssetConfigError`, so that a registry with several missing files is fixed in one round.
+ */
+export async function locateAll(
+  names: readonly string[],
+  roots: readonly string[],
+): Promise<Map<string, string>> {
+  const found = await Promise.allSettled(names.map((name) => find(name, roots)));
+  const files = new Map<string, string>();
+  const missing: string[] = [];
+  const problems: AssetConfigError[] = [];
+  found.forEach((result, i) => {
+    if (result.status === 'fulfilled') {
+      if (result.value === undefined) missing.push(names[i]);
+      else files.set(names[i], result.value);
+    } else if (result.reason instanceof AssetConfigError) problems.push(result.reason);
+    else throw result.reason; // a system error (EACCES, EIO...), not the registry's
+  });
+  if (missing.length) problems.unshift(missingError(missing, roots));
+  if (problems.length === 0) return files;
+  if (problems.length === 1) throw problems[0];
+  throw new AssetConfigError(
+    problems.map((problem) => problem.message).join('; '),
+    problems.flatMap((problem) => problem.assets),
+  );
+}
+
+/** The file of a name in the first root that has it, or undefined when none has. */
+async function find(name: string, roots: readonly string[]): Promise<string | undefined> {
   for (const root of roots) {
     const candidate = path.join(root, ...name.split('/'));
     const stat = await fs.stat(candidate).catch(() => undefined);
@@ -25,8 +60,19 @@ export async function locate(name: string, roots: readonly string[]): Promise<st
     }
     return candidate;
   }
-  const looked = roots.map((root) => path.join(root, ...name.split('/'))).join(', ');
-  throw new AssetConfigError(`Asset ${quote(name)} has no file; looked in ${looked}`, name);
+  return undefined;
+}
+
+function missingError(names: readonly string[], roots: readonly string[]): AssetConfigError {
+  if (names.length === 1) {
+    const looked = roots.map((root) => path.join(root, ...names[0].split('/'))).join(', ');
+    return new AssetConfigError(`Asset ${quote(names[0])} has no file; looked in ${looked}`, names);
+  }
+  const under = roots.length === 1 ? roots[0] : `any of ${roots.join(', ')}`;
+  return new AssetConfigError(
+    `${names.length} assets have no file under ${under}: ${names.map(quote).join(', ')}`,
+    names,
+  );
 }
 
 /**

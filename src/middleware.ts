@@ -1,31 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AssetRegistry } from './assets';
-import type { Kind } from './options';
 import type { DevelopmentPages } from './development';
+import { AssetNotBuiltError, AssetSetupError } from './errors';
 import { nonceIn, PageAssets, placeholder, rendering } from './page';
 import { createFileServer } from './serve';
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's types are augmented here
-  namespace Express {
-    interface Response {
-      /**
-       * Declares that this page needs the given assets (and their dependencies).
-       * Throws `AssetMissingError` for a name that is not registered.
-       * @example res.requireAssets('site/widgets.js', 'site/widgets.less');
-       */
-      requireAssets(...names: (string | readonly string[])[]): void;
-    }
-    interface Locals {
-      /** The page's asset needs; see {@link PageAssets}. Set by `assets.middleware()`. */
-      pageAssets: PageAssets;
-      /** Declares needs from any view engine; returns `''` so it prints nothing. */
-      requireAsset(...names: (string | readonly string[])[]): string;
-      /** The tags of the bundles the page needs, filled in once the whole page is rendered. */
-      assetTags(kind: Kind): string;
-    }
-  }
-}
+import './express-types';
 
 /**
  * Express gives every response a hidden class (V8 map) of its own, so a property set on a
@@ -44,15 +23,32 @@ type Render = (this: Response, view: string, options?: object, callback?: Callba
 type Callback = (error: Error | null, html?: string) => void;
 
 /** The page of a response's locals: read once per call (see `installed`). */
-function pageIn(locals: Record<string, unknown> | undefined): PageAssets | undefined {
+export function pageIn(locals: Record<string, unknown> | undefined): PageAssets | undefined {
   const page = locals?.pageAssets;
   return page instanceof PageAssets ? page : undefined;
+}
+
+/** What a route that ran before the middleware is told. */
+const MIDDLEWARE_FIRST =
+  'app.use(assets.middleware()) must come before the routes that call res.requireAssets';
+
+/**
+ * The error a route made by running before the middleware, said plainly: before any response
+ * passed through the middleware, `res.requireAssets` (or a locals helper) is not there at all,
+ * and calling it is a `TypeError` of the engine's. Any other error is given back as it is.
+ */
+export function setupErrorOf(error: unknown): unknown {
+  const calledMissing = /\b(requireAssets|requireAsset|assetTags) is not a function\b/;
+  if (!(error instanceof TypeError) || !calledMissing.test(error.message)) return error;
+  const setup = new AssetSetupError(MIDDLEWARE_FIRST, { cause: error });
+  setup.stack = `${setup.name}: ${setup.message}\n${error.stack?.split('\n').slice(1).join('\n')}`;
+  return setup;
 }
 
 /** `res.requireAssets`: reads the response's own page. */
 function requireAssets(this: Response, ...names: (string | readonly string[])[]): void {
   const page = pageIn(this.locals);
-  if (!page) throw new Error('res.requireAssets() needs app.use(assets.middleware()) before it');
+  if (!page) throw new AssetSetupError(MIDDLEWARE_FIRST);
   page.require(...names);
   // Several calls in one turn of the handler make one 103, sent before any slow work.
   if (page.sendHints) queueMicrotask(page.sendHints);
@@ -99,7 +95,8 @@ export function createMiddleware(assets: AssetRegistry): RequestHandler {
     if (development?.report(req, res, next) || serve?.(req, res)) return;
     if (development?.failed(req, res, next)) return;
     if (!assets.built) {
-      next(new Error('The assets are not built yet: await assets.build() before serving pages'));
+      const error = new AssetNotBuiltError();
+      if (!development?.showError(error, req, res)) next(error);
       return;
     }
     // A prototype read costs less than a property lookup on a response (see `installed`).
@@ -295,21 +292,4 @@ function withAssetFacts(error: Error, page: PageAssets): Error {
     suggestions: missing.suggestions,
     cause: missing,
   });
-}
-
-/**
- * A route middleware that declares needs before the handler runs and, with `earlyHints`, sends
- * the `103 Early Hints` at once, before the handler's slow work (database, API calls) starts.
- */
-export function createNeeds(assets: AssetRegistry, names: readonly string[]): RequestHandler {
-  for (const name of names) assets.registry.closure(name); // unknown names fail at startup
-  return function requireAssetsMiddleware(req: Request, res: Response, next: NextFunction) {
-    if (!pageIn(res.locals)) {
-      next(new Error('assets.needs() needs app.use(assets.middleware()) before it'));
-      return;
-    }
-    res.requireAssets(...names);
-    res.locals.pageAssets.sendHints?.();
-    next();
-  };
 }

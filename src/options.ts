@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { nearestNames } from './nearest';
 
 /** One registry entry: a name under `root`, or the name with its dependencies and bundle group. */
 export type AssetEntry = string | { path: string; deps?: readonly string[]; bundle?: string };
@@ -43,8 +44,10 @@ export interface AssetOptions {
    */
   maxSourceBytes?: { js?: number; css?: number };
   /**
-   * Where the size table and build notes go: a function taking one line, or `false`.
-   * @default stderr when it is a TTY and the process is not under test, else silent
+   * Where the size table, build notes and development build errors go: a function taking one
+   * line, or `false`.
+   * @default stderr when it is a TTY; when it is not (`npm run dev | tee log`, a process
+   * manager), development mode's build errors still go there, one line each. Silent under test.
    */
   logger?: ((line: string) => void) | false;
   /**
@@ -113,6 +116,8 @@ const KNOWN = new Set([
   'requirePrebuilt',
 ]);
 
+const ENTRY_KEYS = new Set(['path', 'deps', 'bundle']);
+
 const KIND_OF_EXTENSION: Record<string, Kind> = { '.js': 'js', '.css': 'css', '.less': 'css' };
 
 /** The kind of an asset by its extension, or undefined for one the library does not handle. */
@@ -120,13 +125,18 @@ export function kindOf(name: string): Kind | undefined {
   return KIND_OF_EXTENSION[path.posix.extname(name).toLowerCase()];
 }
 
-/** Checks the options once and returns them resolved and frozen. Throws `TypeError` naming the option. */
+/**
+ * Checks the options once and returns them resolved and frozen. Throws `TypeError` naming the
+ * option; an unknown one with the known names nearest to it (`Unknown option "roots". Did you
+ * mean "root"?`).
+ */
 export function resolveOptions(options: AssetOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('defineAssets() takes an options object');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new TypeError(`Unknown option ${JSON.stringify(key)}`);
+    if (!KNOWN.has(key))
+      throw new TypeError(`Unknown option ${JSON.stringify(key)}${hint(key, KNOWN)}`);
   }
   const roots = typeof options.root === 'string' ? [options.root] : options.root;
   if (!Array.isArray(roots) || roots.length === 0 || !roots.every(isNonEmptyString)) {
@@ -157,7 +167,7 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
   }
   const budget = bytesPerKind(options, 'budget', '{ js: 120000, css: 40000 }');
   const maxSourceBytes = bytesPerKind(options, 'maxSourceBytes', '{ js: 20000000 }');
-  const logger = options.logger ?? defaultLogger();
+  const logger = options.logger ?? defaultLogger(mode);
   if (logger !== false && typeof logger !== 'function') {
     throw new TypeError('Option "logger" must be a function or false');
   }
@@ -188,8 +198,10 @@ function resolveEntry(entry: AssetEntry, index: number): ResolvedAsset {
     throw new TypeError(`${at()} must be a name or { path, deps, bundle }`);
   }
   for (const key of Object.keys(spec)) {
-    if (key !== 'path' && key !== 'deps' && key !== 'bundle') {
-      throw new TypeError(`${at()} has an unknown key ${JSON.stringify(key)}`);
+    if (!ENTRY_KEYS.has(key)) {
+      throw new TypeError(
+        `${at()} has an unknown key ${JSON.stringify(key)}${hint(key, ENTRY_KEYS)}`,
+      );
     }
   }
   if (!isNonEmptyString(spec.path))
@@ -253,7 +265,23 @@ function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
 }
 
-function defaultLogger(): ((line: string) => void) | false {
+/** `. Did you mean "x"?` for an unknown key near known ones, else nothing. */
+function hint(key: string, known: Iterable<string>): string {
+  const nearest = nearestNames(key, known);
+  return nearest.length
+    ? `. Did you mean ${nearest.map((name) => JSON.stringify(name)).join(', ')}?`
+    : '';
+}
+
+/**
+ * A terminal gets every line as it is. Elsewhere (a pipe, a log file, a process manager) the
+ * size table would be noise, but a development build error is what the developer looks for, so
+ * in development each line goes out as one line: one error per line, whole for `grep`.
+ */
+function defaultLogger(mode: Mode): ((line: string) => void) | false {
   const underTest = process.env.JEST_WORKER_ID !== undefined || process.env.NODE_ENV === 'test';
-  return process.stderr.isTTY && !underTest ? (line) => process.stderr.write(`${line}\n`) : false;
+  if (underTest) return false;
+  if (process.stderr.isTTY) return (line) => process.stderr.write(`${line}\n`);
+  if (mode !== 'development') return false;
+  return (line) => process.stderr.write(`${line.replace(/\s*\r?\n\s*/g, ' ').trim()}\n`);
 }

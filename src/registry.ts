@@ -1,6 +1,5 @@
-import path from 'node:path';
-import { distance } from 'fastest-levenshtein';
 import { AssetConfigError, AssetMissingError, quote } from './errors';
+import { nearestNames } from './nearest';
 import { kindOf } from './options';
 import type { Kind, ResolvedAsset } from './options';
 
@@ -115,21 +114,7 @@ export class Registry {
 
   /** Registered names closest to `name`, best first (at most three). */
   suggest(name: string): string[] {
-    const base = path.posix.basename(name);
-    const most = Math.max(2, Math.floor(name.length / 3));
-    const scored = [...this.byName.keys()]
-      .map((candidate) => {
-        if (path.posix.basename(candidate) === base) {
-          return { candidate, score: candidate === name ? 0 : 1 };
-        }
-        // The length difference bounds the distance from below: skipping those candidates keeps
-        // a long name (a page may pass a visitor's string) from costing seconds per request.
-        if (Math.abs(candidate.length - name.length) > most) return { candidate, score: Infinity };
-        return { candidate, score: distance(name, candidate) };
-      })
-      .filter(({ score }) => score <= most)
-      .sort((a, b) => a.score - b.score || a.candidate.localeCompare(b.candidate));
-    return scored.slice(0, 3).map(({ candidate }) => candidate);
+    return nearestNames(name, this.byName.keys());
   }
 
   private orderBundles(): readonly BundleSpec[] {

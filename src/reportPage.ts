@@ -1,16 +1,20 @@
 import zlib from 'node:zlib';
 import type { AssetRegistry } from './assets';
 import { concatenate } from './bundle';
-import { compileAsset } from './compile';
-import type { CompileSettings } from './compile/types';
+import { compileAsset, sourceBytes } from './compile';
+import type { Compiled, CompileSettings } from './compile/types';
 import { errorMessage } from './errors';
-import { locate } from './loadPath';
+import { locateAll } from './loadPath';
+import type { ResolvedAsset } from './options';
 import { renderView } from './errorPage';
 import { SourceFiles } from './sources';
 import { bytes } from './sizeTable';
 
-/** Minified output per asset and content hash: the report compiles each version once. */
-const minified = new Map<string, string>();
+/**
+ * Minified output per asset and content hash, with the hashes of the files it imports: the
+ * report compiles each version once, and again when a partial it imports changed.
+ */
+const minified = new Map<string, { compiled: Compiled; inputHashes: (string | undefined)[] }>();
 
 /**
  * The development report page: every production bundle with its members in order, each
@@ -30,25 +34,22 @@ export async function renderReportPage(
     maxBytes: options.maxSourceBytes,
   };
   const sources = new SourceFiles();
+  const files = await locateAll(
+    registry.order.map((asset) => asset.name),
+    options.roots,
+  );
   const required = new Set([...usage.values()].flatMap((needs) => [...needs]));
   const bundles = [];
   for (const spec of registry.bundles) {
     const members = [];
     for (const asset of spec.members) {
-      const file = await locate(asset.name, options.roots);
-      const data = (await sources.read(file))!;
-      const key = `${asset.name}:${await sources.hash(file)}`;
-      let code = minified.get(key);
-      if (code === undefined) {
-        code = await compileAsset(asset, file, data, settings, sources).then(
-          (result) => result.code,
-          (error: unknown) => `/* ${errorMessage(error)} */`,
-        );
-        minified.set(key, code);
-      }
+      const file = files.get(asset.name)!;
+      const compiled = await minify(asset, file, settings, sources);
+      const code = compiled.code;
       members.push({
         name: asset.name,
-        source: data.length,
+        // The build's own count (LESS imports included), as `asset-registry report` prints it.
+        source: sourceBytes(file, compiled, sources),
         min: Buffer.byteLength(code),
         brotli: brotli(code),
         code,
@@ -84,6 +85,32 @@ export async function renderReportPage(
     bytes,
     nonce,
   });
+}
+
+/** An asset compiled as the production build compiles it; a compile error as a comment. */
+async function minify(
+  asset: ResolvedAsset,
+  file: string,
+  settings: CompileSettings,
+  sources: SourceFiles,
+): Promise<Compiled> {
+  const key = `${asset.name}:${await sources.hash(file)}`;
+  const known = minified.get(key);
+  if (known) {
+    const hashes = await Promise.all(known.compiled.inputs.map((input) => sources.hash(input)));
+    if (hashes.every((hash, i) => hash === known.inputHashes[i])) return known.compiled;
+  }
+  const data = (await sources.read(file)) ?? Buffer.alloc(0);
+  const compiled = await compileAsset(asset, file, data, settings, sources).catch(
+    (error: unknown): Compiled => ({
+      code: `/* ${errorMessage(error)} */`,
+      inputs: [],
+      copies: [],
+    }),
+  );
+  const inputHashes = await Promise.all(compiled.inputs.map((input) => sources.hash(input)));
+  minified.set(key, { compiled, inputHashes });
+  return compiled;
 }
 
 function brotli(code: string): number {

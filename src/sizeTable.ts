@@ -1,6 +1,10 @@
+import { dczUnavailable } from './dictionaries';
 import type { Manifest } from './manifest';
 
-/** The table printed after a build: one row per bundle, then a total. */
+/**
+ * The table printed after a build: one row per bundle, with a row per dcz body under it, and a
+ * last line when older versions are kept but this Node.js makes no dcz bodies, saying why.
+ */
 export function sizeTable(manifest: Manifest): string {
   const header = ['bundle', 'members', 'source', 'min', 'gzip', 'brotli'];
   const rows = manifest.bundles.flatMap((bundle) => [
@@ -19,7 +23,9 @@ export function sizeTable(manifest: Manifest): string {
       bytes(entry.bytes),
     ]),
   ]);
-  return columns(header, rows);
+  const unavailable = manifest.previous.length ? dczUnavailable() : undefined;
+  const table = columns(header, rows);
+  return unavailable ? `${table}\ndcz: not made on this Node.js (${unavailable})` : table;
 }
 
 /** Rows of cells as aligned text: the first column left-aligned, the others (numbers) right. */

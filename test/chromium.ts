@@ -7,6 +7,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 
+/** Debian's package; jest's globalSetup (test/setup/prerequisites.ts) finds or installs it. */
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** Headless, as root, and with no background connections (the network here is closed). */

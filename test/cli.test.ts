@@ -100,40 +100,158 @@ describe('asset-registry', () => {
     });
 
     describe('in TypeScript', () => {
-      let dir: string;
-      beforeAll(() => {
-        dir = siteWithModule();
+      // Node 22.18+ and 24+ strip types, so require() loads a .ts module as it is; Node 20 cannot.
+      const STRIPS_TYPES = Boolean((process.features as { typescript?: unknown }).typescript);
+      const LOADER_NEEDED = 'a TypeScript module needs a loader, e.g. node --import tsx';
+      const UNUSED = 'Registered but required by nothing (1):\n  site/base.less';
+      const index = JSON.stringify(path.join(DIST, 'index.js'));
+      const defining = (roots: string) =>
+        `import { defineAssets } from ${index};\n${roots}\n` +
+        "export default defineAssets({ root: roots, outDir: 'out', assets: ['site/base.less'] });\n";
+      const MODULES = {
+        'registry.ts': defining("const roots: string[] = ['assets', 'vendor'];"),
+        'enum.ts': defining("enum Root { Assets = 'assets' }\nconst roots = [Root.Assets];"),
+        'broken.ts': defining("const roots: string[] = ['assets', 'vendor';"),
+      };
+      const results = new Map<string, Run>();
+      beforeAll(async () => {
+        const dir = siteWithModule();
         fs.mkdirSync(path.join(dir, 'empty'));
-        const index = JSON.stringify(path.join(DIST, 'index.js'));
-        writeFiles(dir, {
-          'registry.ts': [
-            `import { defineAssets } from ${index};`,
-            "const roots: string[] = ['assets', 'vendor'].map((root) => `${__dirname}/${root}`);",
-            `export default defineAssets({ root: roots, outDir: 'out', assets: ['site/base.less'] });`,
-          ].join('\n'),
-        });
-      });
-      test('without a loader: exit 2, saying a loader is needed', async () => {
-        const { code, stderr } = await cli(['audit', 'registry.ts', '--scan', 'empty'], {
-          cwd: dir,
-        });
-        expect(code).toBe(2);
-        expect(stderr).toContain('a TypeScript module needs a loader, e.g. node --import tsx');
-      });
-      test('with `node --import tsx`, it loads', async () => {
+        writeFiles(dir, MODULES);
         const tsx = pathToFileURL(require.resolve('tsx')).href;
-        const args = ['--import', tsx, CLI, 'audit', 'registry.ts', '--scan', 'empty'];
-        const { code, stdout } = await node(args, { cwd: dir });
-        expect(code).toBe(0);
-        expect(stdout).toContain('Registered but required by nothing (1):\n  site/base.less');
+        await Promise.all(
+          Object.keys(MODULES).flatMap((file) => [
+            cli(['audit', file, '--scan', 'empty'], { cwd: dir }).then((run) =>
+              results.set(file, run),
+            ),
+            node(['--import', tsx, CLI, 'audit', file, '--scan', 'empty'], { cwd: dir }).then(
+              (run) => results.set(`tsx ${file}`, run),
+            ),
+          ]),
+        );
+      });
+
+      test('without a loader: loads where the runtime strips types, else exit 2 saying a loader is needed', () => {
+        expect(results.get('registry.ts')).toMatchObject(
+          STRIPS_TYPES
+            ? { code: 0, stdout: expect.stringContaining(UNUSED), stderr: '' }
+            : { code: 2, stdout: '', stderr: expect.stringContaining(LOADER_NEEDED) },
+        );
+      });
+      test('syntax that type stripping cannot erase (an enum) is named, with file:line', () => {
+        expect(results.get('enum.ts')).toMatchObject(
+          STRIPS_TYPES
+            ? {
+                code: 1,
+                stderr: expect.stringContaining(
+                  'cannot load enum.ts (enum.ts:2): SyntaxError [ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX]: ' +
+                    'TypeScript enum is not supported in strip-only mode; type stripping only ' +
+                    'erases types: rewrite it, or use a loader: node --import tsx',
+                ),
+              }
+            : { code: 2, stderr: expect.stringContaining(LOADER_NEEDED) },
+        );
+      });
+      test('a syntax error is named with its code and file:line, not as a missing loader', () => {
+        const { code, stderr } = results.get('broken.ts')!;
+        expect({ code, stderr }).toEqual(
+          STRIPS_TYPES
+            ? {
+                code: 1,
+                stderr: expect.stringMatching(
+                  /^asset-registry: cannot load broken\.ts \(broken\.ts:2\): SyntaxError \[ERR_INVALID_TYPESCRIPT_SYNTAX\]: \S/,
+                ),
+              }
+            : { code: 2, stderr: expect.stringContaining(LOADER_NEEDED) },
+        );
+      });
+      test('with `node --import tsx`, it loads on every runtime, enums included', () => {
+        for (const file of ['registry.ts', 'enum.ts']) {
+          expect(results.get(`tsx ${file}`)).toMatchObject({ code: 0, stderr: '' });
+        }
+        expect(results.get('tsx registry.ts')!.stdout).toContain(UNUSED);
+        expect(results.get('tsx broken.ts')).toMatchObject({
+          code: 1,
+          stderr: expect.stringContaining('cannot load broken.ts'),
+        });
       });
     });
 
-    test('an invalid option is exit 1 with the option named', async () => {
+    describe("that fails to load says why, with the error's code and file:line: exit 1", () => {
+      const index = JSON.stringify(path.join(DIST, 'index.js'));
+      // [what, file, its text, stderr after "asset-registry: " (<dir> is the module's folder)]
+      const CASES: [string, string, string, string][] = [
+        [
+          'a syntax error',
+          'syntax.js',
+          `const { defineAssets } = require(${index});\nexports.assets = defineAssets({ root: 'assets', ;\n`,
+          "cannot load syntax.js (syntax.js:2): SyntaxError: Unexpected token ';'",
+        ],
+        [
+          'a missing require()',
+          'missing.js',
+          `const { defineAssets } = require(${index});\nconst paths = require('./paths');\n`,
+          "cannot load missing.js (missing.js:2:15): Error [MODULE_NOT_FOUND]: Cannot find module './paths'",
+        ],
+        [
+          'a missing import',
+          'missing.mjs',
+          `import { defineAssets } from ${index};\nimport paths from './paths.js';\n`,
+          "cannot load missing.mjs: Error [ERR_MODULE_NOT_FOUND]: Cannot find module '<dir>/paths.js' imported from <dir>/missing.mjs",
+        ],
+        [
+          'an exception at the top level',
+          'throws.js',
+          "const root = process.env.NO_SUCH_ROOT;\n\nif (!root) throw new Error('NO_SUCH_ROOT is not set');\n",
+          'cannot load throws.js (throws.js:3:18): Error: NO_SUCH_ROOT is not set',
+        ],
+      ];
+      const results = new Map<string, Run>();
+      let dir: string;
+      beforeAll(async () => {
+        dir = fs.realpathSync(siteWithModule());
+        fs.mkdirSync(path.join(dir, 'empty'));
+        writeFiles(dir, Object.fromEntries(CASES.map(([, file, text]) => [file, text])));
+        await Promise.all(
+          CASES.map(async ([, file]) =>
+            results.set(file, await cli(['audit', file, '--scan', 'empty'], { cwd: dir })),
+          ),
+        );
+      });
+      test.each(CASES)('%s', (_, file, __, message) => {
+        const expected = message.replaceAll('<dir>', dir);
+        expect(results.get(file)).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: `asset-registry: ${expected}\n`,
+        });
+      });
+    });
+
+    test('an ES module with top-level await loads through import()', async () => {
+      const dir = siteWithModule();
+      fs.mkdirSync(path.join(dir, 'empty'));
+      writeFiles(dir, {
+        'registry.mjs': [
+          `import { defineAssets } from ${JSON.stringify(path.join(DIST, 'index.js'))};`,
+          "const root = await Promise.resolve(['assets', 'vendor']);",
+          "export const assets = defineAssets({ root, outDir: 'out', assets: ['site/base.less'] });",
+        ].join('\n'),
+      });
+      const { code, stdout, stderr } = await cli(['audit', 'registry.mjs', '--scan', 'empty'], {
+        cwd: dir,
+      });
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(stdout).toContain('Registered but required by nothing (1):\n  site/base.less');
+    });
+
+    test('an invalid option is exit 1 with the option named, and the line that set it', async () => {
       const dir = siteWithModule({ keepVersions: 0 });
       const { code, stderr } = await cli(['build', 'assets.js'], { cwd: dir });
       expect(code).toBe(1);
-      expect(stderr).toContain('Option "keepVersions" must be a whole number');
+      expect(stderr).toMatch(
+        /^asset-registry: cannot load assets\.js \(assets\.js:\d+:\d+\): TypeError: Option "keepVersions" must be a whole number/,
+      );
     });
   });
 

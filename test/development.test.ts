@@ -6,10 +6,13 @@ import request from 'supertest';
 import { defineAssets } from '../src';
 import type { AssetRegistry } from '../src/assets';
 import type { AssetOptions } from '../src/options';
+import { sizeReport } from '../src/report';
+import { bytes } from '../src/sizeTable';
 import { SITE_ASSETS, SITE_FILES } from './app';
 import { tempDir, writeFiles } from './helpers';
 
 const VIEWS = path.join(__dirname, 'fixtures', 'views');
+const TEST_SOURCE = fs.readFileSync(__filename, 'utf8').split('\n');
 const opened: AssetRegistry[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((assets) => assets.close()));
@@ -188,6 +191,81 @@ describe('development mode', () => {
     expect(fromTemplate.text).toContain('{% requireAsset &quot;site/widget.js&quot; %}');
   });
 
+  test('a handler or template typo says where it is and that fixing it takes a restart', async () => {
+    const { app, write } = await developmentSite();
+    const handler = await request(app).get('/typo').set('Accept', 'text/html').expect(500);
+    // The handler's own line, with its source.
+    const line =
+      TEST_SOURCE.findIndex((text) => text.includes("requireAssets('site/widget.js')")) + 1;
+    expect(handler.text).toMatch(
+      new RegExp(
+        `In the application's code at <code>test/development\\.test\\.ts:${line}:\\d+</code>`,
+      ),
+    );
+    expect(handler.text).toContain(`<span class="ar-number">${line}</span>`);
+    const template = await request(app)
+      .get('/typo-in-template')
+      .set('Accept', 'text/html')
+      .expect(500);
+    expect(template.text).toMatch(/In the template <code>[^<]*missing\.njk:2:\d+<\/code><\/p>/);
+    expect(template.text).not.toContain('while building');
+    for (const page of [handler, template]) {
+      expect(page.text).not.toContain('Save a fix');
+      expect(page.text).toContain('restart the server');
+    }
+    // A build error is the one a saved fix clears.
+    write('site/widgets.js', 'window.widgets = (;\n');
+    await eventually(async () => {
+      const broken = await request(app).get('/').set('Accept', 'text/html').expect(500);
+      expect(broken.text).toContain(
+        'Save a fix and reload: the assets are rebuilt without a restart',
+      );
+      expect(broken.text).not.toContain('restart the server');
+    });
+  });
+
+  test('the middleware after the routes, or a page before build(), shows a page that says so', async () => {
+    const root = tempDir();
+    writeFiles(root, SITE_FILES);
+    const assets = defineAssets({
+      root,
+      outDir: path.join(root, 'out'),
+      assets: SITE_ASSETS,
+      mode: 'development',
+    });
+    opened.push(assets);
+    const app = express();
+    app.get('/early', (_req, res) => {
+      res.requireAssets('site/widgets.js');
+      res.send('unreachable');
+    });
+    app.use(assets.middleware());
+    app.get('/', (_req, res) => res.send('ok'));
+    app.use(assets.errorHandler());
+    const unbuilt = await request(app).get('/').set('Accept', 'text/html').expect(500);
+    expect(unbuilt.text).toContain('AssetNotBuiltError <code>ASSET_NOT_BUILT</code>');
+    expect(unbuilt.text).toContain('await assets.build() before app.listen()');
+    await assets.build();
+    const early = await request(app).get('/early').set('Accept', 'text/html').expect(500);
+    expect(early.text).toContain('AssetSetupError <code>ASSET_SETUP</code>');
+    expect(early.text).toContain(
+      '<h1>app.use(assets.middleware()) must come before the routes that call res.requireAssets</h1>',
+    );
+    expect(early.text).not.toContain('Save a fix');
+  });
+
+  test('several missing files are named in one error', async () => {
+    const { app, root } = await developmentSite();
+    fs.rmSync(path.join(root, 'vendor/lib.js'));
+    fs.rmSync(path.join(root, 'admin/editor.css'));
+    await eventually(async () => {
+      const page = await request(app).get('/').set('Accept', 'text/html').expect(500);
+      expect(page.text).toContain(
+        `2 assets have no file under ${root}: &quot;vendor/lib.js&quot;, &quot;admin/editor.css&quot;`,
+      );
+    });
+  });
+
   test('the error page escapes what it shows', async () => {
     const { app, write } = await developmentSite();
     write('site/widgets.js', 'var x = "<script>alert(1)</script>" +;\n');
@@ -222,6 +300,38 @@ describe('development mode', () => {
     expect(report.text).toContain('over budget');
     expect(report.text).toMatch(/<td><code>\/<\/code><\/td><td>.*site\/widgets\.js/);
     expect(report.text).toContain('name="viewport"');
+  });
+
+  test('the report page gives the sources bytes asset-registry report gives (LESS imports counted)', async () => {
+    const { app, root } = await developmentSite();
+    const production = defineAssets({
+      root,
+      outDir: path.join(root, 'prod'),
+      assets: SITE_ASSETS,
+      mode: 'production',
+    });
+    const { manifest } = await production.build();
+    const report = await sizeReport(manifest, production.options);
+    const page = (await request(app).get('/assets/_report').expect(200)).text;
+    for (const bundle of report.bundles) {
+      const section = page.slice(page.indexOf(`<h2>${bundle.id}</h2>`));
+      expect(section).toMatch(
+        new RegExp(`^<h2>[^<]+</h2>\\s*<p>${bytes(bundle.sizes.source)} B source`),
+      );
+      for (const member of bundle.members) {
+        const row = section.slice(section.indexOf(`<code>${member.asset}</code>`));
+        expect(row).toMatch(
+          new RegExp(`^[^\\n]*\\n\\s*<td class="ar-num">${bytes(member.source)}</td>`),
+        );
+      }
+    }
+    // base.less imports partials/colors.less: both files count.
+    const members = report.bundles.flatMap((bundle) => bundle.members);
+    const base = members.find((member) => member.asset === 'site/base.less')!;
+    const files = ['site/base.less', 'site/partials/colors.less'];
+    expect(base.source).toBe(
+      files.reduce((n, file) => n + fs.statSync(path.join(root, file)).size, 0),
+    );
   });
 
   test('the report page is off with report: false, and never mounted in production', async () => {

@@ -10,10 +10,21 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { defineAssets } from '../src';
 import type { AssetRegistry } from '../src/assets';
+import { compressWithDictionary, dczUnavailable } from '../src/dictionaries';
 import type { DictionaryEntry } from '../src/dictionaries';
 import type { ManifestBundle } from '../src/manifest';
 import { launchChromium } from './chromium';
 import { NODE_MODULES, tempDir, writeFiles } from './helpers';
+
+/**
+ * Whether this Node.js's node:zlib has zstd with dictionaries (22.19+ and 24.6+; zstd alone came
+ * in 22.15 and 23.8), from its version: the library finds out by itself, which is under test.
+ */
+const [MAJOR, MINOR] = process.versions.node.split('.').map(Number);
+const MAKES_DCZ = MAJOR >= 25 || (MAJOR === 24 && MINOR >= 6) || (MAJOR === 22 && MINOR >= 19);
+/** The dcz tests run where dcz bodies are made; the others where they cannot be. */
+const withDcz = MAKES_DCZ ? describe : describe.skip;
+const withoutDcz = MAKES_DCZ ? describe.skip : describe;
 
 const APP_JS = (release: string) =>
   `document.getElementById('out').textContent = ${JSON.stringify(release)};\n` +
@@ -58,7 +69,11 @@ const bundleOf = (assets: AssetRegistry, id: string): ManifestBundle =>
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
 const readOut = (root: string, file: string) => fs.readFileSync(path.join(root, 'out', file));
 
-describe('Compression Dictionary Transport (dcz)', () => {
+test(`the library knows whether this Node.js (${process.version}) can make dcz bodies`, () => {
+  expect(dczUnavailable() === undefined).toBe(MAKES_DCZ);
+});
+
+withDcz('Compression Dictionary Transport (dcz)', () => {
   let root: string;
   let first: AssetRegistry;
   let second: AssetRegistry;
@@ -206,11 +221,12 @@ describe('Compression Dictionary Transport (dcz)', () => {
     const third = release(root, 'release three', (line) => lines.push(line));
     await third.build();
     expect(lines.join('\n')).toMatch(/dcz vs main\.[0-9a-f]{12}\.js\s+[\d,]+/);
+    expect(lines.join('\n')).not.toContain('dcz: not made');
     expect(bundleOf(third, 'main.js').dictionaries).toHaveLength(2);
   });
 });
 
-describe('dcz bodies of a kept bundle', () => {
+withDcz('dcz bodies of a kept bundle', () => {
   /** Releases one and two, then three with only the stylesheet changed: main.js is kept. */
   async function keptMainJs(
     beforeThree: (entry: DictionaryEntry, root: string) => void = () => {},
@@ -242,7 +258,7 @@ describe('dcz bodies of a kept bundle', () => {
   });
 });
 
-describe('dcz in Chromium', () => {
+withDcz('dcz in Chromium', () => {
   test('a returning visitor gets the new release as dcz, runs it, and downloads <= 10% of brotli', async () => {
     const root = tempDir();
     let current = release(root, 'release one');
@@ -288,4 +304,60 @@ describe('dcz in Chromium', () => {
       server.close();
     }
   }, 60_000);
+});
+
+withoutDcz(`without zstd dictionaries in node:zlib (${process.version})`, () => {
+  let root: string;
+  let first: AssetRegistry;
+  let second: AssetRegistry;
+  const lines: string[] = [];
+  beforeAll(async () => {
+    root = tempDir();
+    first = release(root, 'release one');
+    await first.build();
+    second = release(root, 'release two', (line) => lines.push(line));
+    await second.build();
+  });
+
+  test('a new build makes no dcz bodies, and the size table says why in one line', () => {
+    const js = bundleOf(second, 'main.js');
+    // The older version is kept, so a runtime with zstd dictionaries would have made one.
+    expect(second.current.manifest.previous.flat()).toContain(bundleOf(first, 'main.js').file);
+    expect(js.dictionaries).toBeUndefined();
+    expect(fs.readdirSync(path.join(root, 'out')).filter((file) => file.endsWith('.dcz'))).toEqual(
+      [],
+    );
+    const why = lines
+      .join('\n')
+      .split('\n')
+      .filter((line) => line.startsWith('dcz'));
+    expect(why).toEqual([
+      `dcz: not made on this Node.js (${process.version} has no zstd in node:zlib; ` +
+        'Node.js 22.19+ and 24.6+ have zstd with dictionaries)',
+    ]);
+  });
+
+  test('a request naming the older version gets brotli, and the bundle still works', async () => {
+    const old = bundleOf(first, 'main.js').file;
+    const js = bundleOf(second, 'main.js');
+    const response = await request(page(second))
+      .get(`/assets/${js.file}`)
+      .set('Accept-Encoding', 'br, dcz')
+      .set('Available-Dictionary', `:${sha256(readOut(root, old)).toString('base64')}:`)
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
+    expect(response.headers['content-encoding']).toBe('br');
+    expect(response.body).toEqual(readOut(root, js.file));
+  });
+
+  test('compressWithDictionary says why it cannot', () => {
+    expect(() => compressWithDictionary(Buffer.from('new'), Buffer.from('old'))).toThrow(
+      `Cannot make dcz bodies: ${process.version} has no zstd in node:zlib`,
+    );
+  });
 });

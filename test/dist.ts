@@ -7,7 +7,7 @@ import { copySite, SITE_ASSETS, SITE_FIXTURE } from './site';
 const run = promisify(execFile);
 
 export const REPO = path.resolve(__dirname, '..');
-/** The package as `npm run build` makes it (CI runs it through `prepare`, at `npm ci`). */
+/** The package as `npm run build` makes it; {@link ensureDist} runs that build when `src/` is newer. */
 export const DIST = path.join(REPO, 'dist');
 export const CLI = path.join(DIST, 'cli.js');
 

@@ -185,7 +185,6 @@ describe('a build killed with SIGKILL', () => {
       'writing',
     ];
     expect(plan).toHaveLength(KILLS);
-    const kills: { delay: number | 'writing'; landed: Landed }[] = [];
     for (const [i, step] of plan.entries()) {
       tick(i);
       if (step === 'big')
@@ -208,7 +207,6 @@ describe('a build killed with SIGKILL', () => {
           : added.some((file) => !file.startsWith('.cache'))
             ? 'while writing'
             : 'while compiling';
-      kills.push({ delay, landed });
       // A kill after the build finished is no kill: the process exited 0 first.
       if (code === 0) expect(landed).toBe('after the manifest');
       last = now;
@@ -238,12 +236,6 @@ describe('a build killed with SIGKILL', () => {
     expect(await buildInChild()).toEqual({ code: 0, stdout: 'built' });
     expect(temporaries(outDir)).toEqual([path.relative(outDir, fresh)]);
     expectServable(outDir);
-    // Figures for SECURITY.md.
-    console.log(
-      `SIGKILL (rebuild ${rebuild} ms): ` +
-        `${kills.map(({ delay, landed }) => `${delay}${delay === 'writing' ? '' : ' ms'} (${landed})`).join(', ')}; ` +
-        `${left.length} temporary files left by the kills`,
-    );
   }, 90_000);
 });
 

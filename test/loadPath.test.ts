@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AssetConfigError, defineAssets } from '../src';
-import { displayName, isInside, locate, resolveDisplayName } from '../src/loadPath';
+import { displayName, isInside, locate, locateAll, resolveDisplayName } from '../src/loadPath';
 import { NODE_MODULES, tempDir, writeFiles } from './helpers';
 
 describe('locate', () => {
@@ -70,6 +70,43 @@ describe('locate', () => {
   });
 });
 
+describe('locateAll', () => {
+  test('finds every name, by name', async () => {
+    const root = tempDir();
+    writeFiles(root, { 'a.js': '', 'site/b.less': '' });
+    expect(await locateAll(['a.js', 'site/b.less'], [root])).toEqual(
+      new Map([
+        ['a.js', path.join(root, 'a.js')],
+        ['site/b.less', path.join(root, 'site', 'b.less')],
+      ]),
+    );
+  });
+
+  test('several problems are one AssetConfigError naming every asset', async () => {
+    const first = tempDir();
+    const second = tempDir();
+    writeFiles(first, { 'a.js': '' });
+    fs.mkdirSync(path.join(second, 'folder.js'));
+    const names = ['a.js', 'b.js', 'folder.js', 'site/c.css'];
+    const error = await locateAll(names, [first, second]).catch((caught) => caught);
+    expect(error).toBeInstanceOf(AssetConfigError);
+    expect(error.message).toBe(
+      `2 assets have no file under any of ${first}, ${second}: "b.js", "site/c.css"; ` +
+        `Asset "folder.js" is not a file: ${path.join(second, 'folder.js')}`,
+    );
+    expect(error.assets).toEqual(['b.js', 'site/c.css', 'folder.js']);
+    expect(error.asset).toBe('b.js');
+  });
+
+  test('one missing file is the error locate gives', async () => {
+    const root = tempDir();
+    const error = await locateAll(['site/nope.js'], [root]).catch((caught) => caught);
+    const one = await locate('site/nope.js', [root]).catch((caught) => caught);
+    expect(error.message).toBe(one.message);
+    expect(error.assets).toEqual(['site/nope.js']);
+  });
+});
+
 describe('displayName', () => {
   test('is relative to the root holding the file, with "/"', () => {
     const roots = ['/srv/app/assets', '/srv/app/node_modules'];
@@ -115,6 +152,23 @@ describe('build(): the load path is checked before anything is compiled', () => 
     await expect(assets.build()).rejects.toThrow(AssetConfigError);
     await expect(assets.build()).rejects.toThrow(/"site\/missing.less" has no file; looked in/);
     expect(fs.existsSync(outDir)).toBe(false);
+  });
+
+  test('several missing files fail build() with one AssetConfigError naming them all', async () => {
+    const root = tempDir();
+    writeFiles(root, { 'site/app.js': 'var a = 1;' });
+    const assets = defineAssets({
+      root,
+      outDir: path.join(tempDir(), 'out'),
+      mode: 'production',
+      assets: ['vendor/lib.js', 'site/app.js', 'site/missing.less', 'site/gone.js'],
+    });
+    const error = await assets.build().catch((caught) => caught);
+    expect(error).toBeInstanceOf(AssetConfigError);
+    expect(error.message).toBe(
+      `3 assets have no file under ${root}: "vendor/lib.js", "site/missing.less", "site/gone.js"`,
+    );
+    expect(error.assets).toEqual(['vendor/lib.js', 'site/missing.less', 'site/gone.js']);
   });
 
   test('a symlink out of the root fails build()', async () => {

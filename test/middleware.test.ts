@@ -6,8 +6,12 @@ import fs from 'node:fs';
 import type { Express as App, Request, Response } from 'express';
 import request from 'supertest';
 import type { AssetRegistry } from '../src/assets';
+import { AssetNotBuiltError, AssetSetupError, defineAssets } from '../src';
 import { appWith, builtSite, errorHandler, EXPRESSES } from './app';
 import { tempDir } from './helpers';
+
+const MIDDLEWARE_FIRST =
+  'app.use(assets.middleware()) must come before the routes that call res.requireAssets';
 
 describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
   let assets: AssetRegistry;
@@ -22,6 +26,20 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
     app.use(errorHandler);
     return app;
   }
+  /**
+   * A fresh copy of this Express, `change`d as it loads: the library extends each response
+   * prototype once, on its first response, so what it finds then is the test's to choose.
+   */
+  function freshExpress(change?: (fresh: typeof express) => void): typeof express {
+    let fresh: typeof express | undefined;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy
+      fresh = require(_label === 'Express 5' ? 'express' : 'express4') as typeof express;
+      change?.(fresh);
+    });
+    return fresh!;
+  }
+
   const tagsPage = (...names: string[]) =>
     page((_req, res) => {
       res.requireAssets(...names);
@@ -132,7 +150,7 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       expect(before.headers['x-has-page']).toBe('false');
       expect(before.headers.link).toBeUndefined();
       const missing = await request(app).get('/require-before').expect(500);
-      expect(missing.body.message).toMatch(/needs app\.use\(assets\.middleware\(\)\) before it/);
+      expect(missing.body).toMatchObject({ code: 'ASSET_SETUP', message: MIDDLEWARE_FIRST });
     });
 
     describe('a page it fills goes out as Express sends the same HTML', () => {
@@ -141,20 +159,6 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       const text = (tags: { css: string; js: string }) =>
         `<!doctype html><head><title>Café ☕ 東京 🎉</title>${tags.css}</head>` +
         `<body>${'<p>naïve — ünïcödé 𝔘 ✓</p>'.repeat(60)}${tags.js}</body>`;
-      /**
-       * A fresh copy of this Express, `change`d as it loads: the library extends each response
-       * prototype once, on its first response, so what it finds then is the test's to choose.
-       */
-      function freshExpress(change?: (fresh: typeof express) => void): typeof express {
-        let fresh: typeof express | undefined;
-        jest.isolateModules(() => {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy
-          fresh = require(_label === 'Express 5' ? 'express' : 'express4') as typeof express;
-          change?.(fresh);
-        });
-        return fresh!;
-      }
-
       /** An app of `fresh` whose page has more than 1,000 characters and, with the library, a mark. */
       function markedPage(fresh: typeof express, withLibrary: boolean): App {
         const made = fresh();
@@ -440,6 +444,93 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
         `<head><link rel="stylesheet" href="${bundle('main.css').url}" integrity="${bundle('main.css').integrity}"></head>`,
       );
       expect(response.headers.link).toContain(bundle('main.css').url);
+    });
+  });
+
+  describe('mistakes in setting it up, named where they are made', () => {
+    /** A route that runs before the middleware, then the middleware, then `errorHandler()`. */
+    function routesFirst(fresh: typeof express, registry: AssetRegistry): App {
+      const app = fresh();
+      app.get('/early', (_req, res) => {
+        res.requireAssets('site/widgets.js');
+        res.send('unreachable');
+      });
+      app.get('/needs', registry.needs('site/widgets.js'), (_req, res) => res.send('unreachable'));
+      app.use(registry.middleware());
+      app.get('/after', (_req, res) => res.send('ok'));
+      app.use(registry.errorHandler());
+      app.use(errorHandler);
+      return app;
+    }
+
+    test('routes before app.use(assets.middleware()): errorHandler() says so, first request or later', async () => {
+      const app = routesFirst(freshExpress(), assets);
+      // No response has passed through the middleware: res.requireAssets is not there at all.
+      const first = await request(app).get('/early').expect(500);
+      expect(first.body).toEqual({
+        code: 'ASSET_SETUP',
+        name: 'AssetSetupError',
+        message: MIDDLEWARE_FIRST,
+      });
+      await request(app).get('/after').expect(200); // the prototype has the methods now
+      const later = await request(app).get('/early').expect(500);
+      expect(later.body).toEqual(first.body);
+      const needs = await request(app).get('/needs').expect(500);
+      expect(needs.body).toMatchObject({ code: 'ASSET_SETUP' });
+      expect(needs.body.message).toContain('must come before the routes that use assets.needs()');
+    });
+
+    test('errorHandler() passes any other error on unchanged', async () => {
+      const app = express();
+      app.use(assets.middleware());
+      app.get('/', () => {
+        throw new TypeError('widgets is not a function');
+      });
+      app.use(assets.errorHandler());
+      app.use(errorHandler);
+      const response = await request(app).get('/').expect(500);
+      expect(response.body).toEqual({ name: 'TypeError', message: 'widgets is not a function' });
+    });
+
+    test('a page asked for before build() finished is ASSET_NOT_BUILT, saying what to await', async () => {
+      const unbuilt = defineAssets({
+        root: tempDir(),
+        outDir: tempDir(),
+        assets: ['site/widgets.js'],
+        mode: 'production',
+      });
+      const app = appWith(express, unbuilt);
+      app.get('/', (_req, res) => res.send('unreachable'));
+      app.use(errorHandler);
+      const response = await request(app).get('/').expect(500);
+      expect(response.body).toMatchObject({ code: 'ASSET_NOT_BUILT', name: 'AssetNotBuiltError' });
+      expect(response.body.message).toContain('await assets.build() before app.listen()');
+      expect(() => unbuilt.current).toThrow(AssetNotBuiltError);
+      expect(new AssetNotBuiltError()).toBeInstanceOf(AssetSetupError);
+    });
+
+    test('assets.needs() takes lists as res.requireAssets does', async () => {
+      const app = appWith(express, assets);
+      app.get('/', assets.needs(['vendor/lib.js'], 'admin/editor.css'), (_req, res) =>
+        res.send([...res.locals.pageAssets.needs].sort().join(',')),
+      );
+      const response = await request(app).get('/').expect(200);
+      expect(response.text).toBe('admin/editor.css,vendor/lib.js');
+    });
+
+    test.each<[string, unknown[], string]>([
+      ['42', [42], 'argument 1 is the number 42'],
+      ["'vendor/lib.js', null", ['vendor/lib.js', null], 'argument 2 is null'],
+      [
+        "['vendor/lib.js', 7]",
+        [['vendor/lib.js', 7]],
+        'argument 1 is a list holding something other than names',
+      ],
+      ['{ path }', [{ path: 'vendor/lib.js' }], 'argument 1 is an object'],
+    ])('assets.needs(%s) is a TypeError naming the argument', (_shown, args, message) => {
+      const needs = assets.needs.bind(assets) as (...names: unknown[]) => unknown;
+      expect(() => needs(...args)).toThrow(TypeError);
+      expect(() => needs(...args)).toThrow(message);
     });
   });
 

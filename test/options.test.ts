@@ -1,7 +1,13 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { defineAssets } from '../src';
 import type { AssetOptions } from '../src';
 import { kindOf, resolveOptions } from '../src/options';
+import { tempDir, writeFiles } from './helpers';
+
+const run = promisify(execFile);
 
 const valid: AssetOptions = { root: 'assets', outDir: 'public/gen', assets: ['site/app.js'] };
 
@@ -24,6 +30,22 @@ describe('resolveOptions', () => {
   test('an unknown option is a TypeError that names it', () => {
     const error = typeErrorOf(() => resolveOptions(withOption('rooot', 'assets')));
     expect(error.message).toContain('"rooot"');
+  });
+
+  test.each([
+    ['roots', 'Unknown option "roots". Did you mean "root"?'],
+    ['outdir', 'Unknown option "outdir". Did you mean "outDir"?'],
+    ['earlyHint', 'Unknown option "earlyHint". Did you mean "earlyHints"?'],
+    ['minify', 'Unknown option "minify"'],
+  ])('the unknown option %s says which known one is nearest', (key, message) => {
+    expect(typeErrorOf(() => resolveOptions(withOption(key, 'x'))).message).toBe(message);
+  });
+
+  test('an unknown key of an asset entry says which known one is nearest', () => {
+    const assets = [{ path: 'site/app.js', dep: ['vendor/lib.js'] }];
+    expect(typeErrorOf(() => resolveOptions(withOption('assets', assets))).message).toBe(
+      'Option "assets[0]" has an unknown key "dep". Did you mean "deps"?',
+    );
   });
 
   test('defineAssets checks its options at definition', () => {
@@ -175,6 +197,55 @@ describe('resolveOptions', () => {
     resolveOptions({ ...valid, logger: (line) => lines.push(line) }).log('hello');
     expect(lines).toEqual(['hello']);
     expect(() => resolveOptions({ ...valid, logger: false }).log('dropped')).not.toThrow();
+  });
+
+  describe('the default logger', () => {
+    /** Runs `script` in a Node.js process whose stderr is a pipe, not under test; its stderr. */
+    async function stderrOf(script: string): Promise<string> {
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: '' };
+      delete env.JEST_WORKER_ID;
+      const file = path.join(tempDir(), 'script.ts');
+      fs.writeFileSync(file, script);
+      const { stderr } = await run(process.execPath, ['--import', 'tsx', file], {
+        cwd: path.resolve(__dirname, '..'),
+        env,
+      });
+      return stderr;
+    }
+
+    test('when stderr is no TTY, prints development build errors, one line each', async () => {
+      const root = tempDir();
+      writeFiles(root, { 'bad.js': 'window.x = (;\n' });
+      const stderr = await stderrOf(`
+        import { defineAssets } from ${JSON.stringify(path.resolve(__dirname, '..', 'src'))};
+        (async () => {
+          for (const name of ['bad.js', 'new\\nline.js']) {
+            const options = { root: ${JSON.stringify(root)}, outDir: ${JSON.stringify(root)} };
+            const assets = defineAssets({ ...options, assets: [name], mode: 'development' });
+            await assets.build();
+            await assets.close();
+          }
+        })();
+      `);
+      expect(stderr.split('\n')).toEqual([
+        'asset-registry: bad.js:1:13: Unexpected token',
+        // The file name's line break is not one of the log's.
+        `asset-registry: Asset "new\\nline.js" has no file; looked in ${root}/new line.js`,
+        '',
+      ]);
+    });
+
+    test('when stderr is no TTY, prints nothing in production', async () => {
+      const root = tempDir();
+      writeFiles(root, { 'ok.js': 'window.ok = 1;\n' });
+      const stderr = await stderrOf(`
+        import { defineAssets } from ${JSON.stringify(path.resolve(__dirname, '..', 'src'))};
+        const options = { root: ${JSON.stringify(root)}, outDir: ${JSON.stringify(root + '/out')} };
+        defineAssets({ ...options, assets: ['ok.js'], mode: 'production' }).build();
+      `);
+      expect(fs.existsSync(path.join(root, 'out', 'manifest.json'))).toBe(true);
+      expect(stderr).toBe('');
+    });
   });
 
   test('the resolved options are frozen', () => {

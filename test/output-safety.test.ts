@@ -339,7 +339,12 @@ describe('production: no stack trace and no server path in any answer', () => {
     });
   };
 
+  /** Express's own error handler logs each error it handles: these tests expect them. */
+  const expressLogs = () => jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  afterEach(() => jest.restoreAllMocks());
+
   test("Express's own error handler in production (NODE_ENV=production) shows no stack", async () => {
+    const logged = expressLogs();
     const app = express();
     app.set('env', 'production');
     app.use(assets.middleware());
@@ -363,14 +368,17 @@ describe('production: no stack trace and no server path in any answer', () => {
     notBuilt.get('/', (_req, res) => res.send('page'));
     const response = await request(notBuilt).get('/').expect(500);
     expectNothingLeaked(response.text);
+    expect(logged).toHaveBeenCalledTimes(3);
   });
 
   test("...while in development it shows the stack: the app's error handler is the app's choice", async () => {
+    const logged = expressLogs();
     const app = express();
     app.set('env', 'development');
     app.use(assets.middleware());
     failingRoutes(app);
     const response = await request(app).get('/missing').expect(500);
+    expect(logged).toHaveBeenCalledTimes(1);
     expect(response.text).toContain('AssetMissingError');
     expect(response.text).toMatch(/at .+:\d+:\d+/);
   });

@@ -29,6 +29,17 @@ export async function compileAsset(
     : compileStylesheet(asset.name, file, text, settings, (other) => sources.read(other));
 }
 
+/**
+ * An asset's source bytes, as the build, the report and the report page give them: its file and
+ * the LESS partials it imports, not its `url()` files. Files must have been read or hashed
+ * through `sources`.
+ */
+export function sourceBytes(file: string, compiled: Compiled, sources: SourceFiles): number {
+  const referenced = new Set(compiled.copies.map((copy) => copy.from));
+  const imports = compiled.inputs.filter((input) => !referenced.has(input));
+  return [file, ...imports].reduce((total, input) => total + sources.size(input), 0);
+}
+
 /** Sources must be UTF-8: a byte sequence that is not is named, not silently replaced. */
 function decode(name: string, data: Buffer): string {
   try {

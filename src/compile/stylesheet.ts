@@ -71,8 +71,9 @@ export async function compileStylesheet(
     read,
     origin,
   });
+  // less reads imports side by side: sorted, the same inputs make the same cache entry.
   const inputs = [
-    ...output.imports.map((imported) => path.resolve(imported)),
+    ...output.imports.map((imported) => path.resolve(imported)).sort(),
     ...rewritten.copies.map((copy) => copy.from),
   ];
   if (!settings.minify) {

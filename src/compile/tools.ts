@@ -17,7 +17,11 @@ export const CleanCSS = (): typeof CleanCSSConstructor => require('clean-css');
 
 const COMPILERS = ['terser', 'less', 'clean-css', 'acorn'];
 
-/** Versions of every compiler, part of the cache keys: upgrading one rebuilds everything. */
+/**
+ * Versions of every compiler, part of the cache keys: upgrading one rebuilds everything. The
+ * runtime's compressors (node:zlib's brotli, gzip and zstd) are not: an outDir built on one
+ * Node.js starts on any other, with the dcz bodies its build machine could make.
+ */
 export function compilerVersions(): Record<string, string> {
   return Object.fromEntries(COMPILERS.map((name) => [name, versionOf(name)]));
 }
