@@ -25,14 +25,14 @@ import createDebug from 'debug';
 import * as esbuild from 'esbuild';
 import less from 'less';
 import * as terser from 'terser';
-import { concatenate } from '../src/bundle';
+import { concatenate } from '../src/build/bundle';
 import { ownLess } from '../src/compile/less';
 import { rewriteUrls } from '../src/compile/urls';
-import { compressWithDictionary } from '../src/dictionaries';
+import { compressWithDictionary } from '../src/build/dictionaries';
 import type { SourceMap } from '../src/compile/types';
-import { defineAssets } from '../src/index';
-import type { AssetOptions, Build } from '../src/index';
-import { compress, isCompressible } from '../src/output';
+import { defineAssets } from '../src';
+import type { AssetOptions, Build } from '../src';
+import { compress, isCompressible } from '../src/build/output';
 
 const RUNS = { cold: 5, warm: 7, change: 5, tool: 3 };
 

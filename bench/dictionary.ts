@@ -36,11 +36,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import express from 'express';
-import { compressWithDictionary, dictionaryHash } from '../src/dictionaries';
-import { defineAssets } from '../src/index';
-import type { AssetOptions } from '../src/index';
+import { compressWithDictionary, dictionaryHash } from '../src/build/dictionaries';
+import { defineAssets } from '../src';
+import type { AssetOptions } from '../src';
 import type { AssetRegistry } from '../src/assets';
-import type { ManifestBundle } from '../src/manifest';
+import type { ManifestBundle } from '../src/build/manifest';
 
 const RUNS = { encode: 5, serveWarmup: 20, serve: 200 };
 const RESULTS = path.join(__dirname, 'results-dictionary.md');

@@ -29,7 +29,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import express from 'express';
 import nunjucks from 'nunjucks';
-import type * as LibraryModule from '../src/index';
+import type * as LibraryModule from '../src';
 
 type Library = typeof LibraryModule;
 

@@ -41,9 +41,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import express from 'express';
 import type { Request, Response } from 'express';
-import type * as LibraryModule from '../src/index';
+import type * as LibraryModule from '../src';
 import { countedFork, haveValgrind, instructionsIn } from './valgrind';
-import type { AssetEntry, AssetRegistry } from '../src/index';
+import type { AssetEntry, AssetRegistry } from '../src';
 
 type Library = typeof LibraryModule;
 
@@ -69,7 +69,7 @@ function compileLibrary(folder: string): string {
 
 function loadLibrary(entry: string): Library {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled library
-  return entry === 'source' ? (require('../src/index') as Library) : (require(entry) as Library);
+  return entry === 'source' ? (require('../src') as Library) : (require(entry) as Library);
 }
 
 /** 200 small assets: stylesheets s00..s19, scripts w000..w139 and admin a140..a179. */

@@ -40,9 +40,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import express from 'express';
-import { defineAssets } from '../src/index';
-import type { AssetRegistry, ServedFile } from '../src/index';
-import { createFileServer } from '../src/serve';
+import { defineAssets } from '../src';
+import type { AssetRegistry, ServedFile } from '../src';
+import { createFileServer } from '../src/express/serve';
 import { countedFork, haveValgrind, instructionsIn } from './valgrind';
 
 const KINDS = [

@@ -1,18 +1,18 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Environment } from 'nunjucks';
-import { build } from './build';
-import type { Build } from './built';
-import { createMiddleware, setupErrorOf } from './middleware';
-import { createNeeds } from './needs';
-import { addNunjucksTags } from './nunjucks';
-import { PageAssets } from './page';
-import { resolveOptions } from './options';
-import type { AssetOptions, ResolvedOptions } from './options';
-import { Registry } from './registry';
-import type { DevelopmentBuilder } from './devBuild';
-import type { DevelopmentPages } from './development';
-import { AssetError, AssetNotBuiltError, applicationFrame, errorMessage } from './errors';
-import type { Watcher } from './watch';
+import { build } from './build/build';
+import type { Build } from './build/loaded';
+import { createMiddleware, setupErrorOf } from './express/middleware';
+import { createNeeds } from './express/needs';
+import { addNunjucksTags } from './page/nunjucks';
+import { PageAssets } from './page/page';
+import { resolveOptions } from './registry/options';
+import type { AssetOptions, ResolvedOptions } from './registry/options';
+import { Registry } from './registry/registry';
+import type { DevelopmentBuilder } from './development/builder';
+import type { DevelopmentPages } from './development/pages';
+import { AssetError, AssetNotBuiltError, applicationFrame, errorMessage } from './registry/errors';
+import type { Watcher } from './development/watch';
 
 /**
  * The registry of an application: every asset, declared once, and the build made from them.
@@ -212,11 +212,13 @@ export function defineAssets(options: AssetOptions): AssetRegistry {
 function developmentModules() {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
   return {
-    DevelopmentBuilder: (require('./devBuild') as { DevelopmentBuilder: typeof DevelopmentBuilder })
-      .DevelopmentBuilder,
-    DevelopmentPages: (require('./development') as { DevelopmentPages: typeof DevelopmentPages })
-      .DevelopmentPages,
-    Watcher: (require('./watch') as { Watcher: typeof Watcher }).Watcher,
+    DevelopmentBuilder: (
+      require('./development/builder') as { DevelopmentBuilder: typeof DevelopmentBuilder }
+    ).DevelopmentBuilder,
+    DevelopmentPages: (
+      require('./development/pages') as { DevelopmentPages: typeof DevelopmentPages }
+    ).DevelopmentPages,
+    Watcher: (require('./development/watch') as { Watcher: typeof Watcher }).Watcher,
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
 }

@@ -9,13 +9,13 @@ const run = promisify(execFile);
 export const REPO = path.resolve(__dirname, '..');
 /** The package as `npm run build` makes it; {@link ensureDist} runs that build when `src/` is newer. */
 export const DIST = path.join(REPO, 'dist');
-export const CLI = path.join(DIST, 'cli.js');
+export const CLI = path.join(DIST, 'cli', 'cli.js');
 
 const LOCK = path.join(REPO, 'node_modules', '.cache', 'asset-registry-dist.lock');
 
 /**
  * Makes sure `dist/` holds the current `src/`, running `npm run build`'s compiler when a source
- * file is newer than `dist/cli.js`. Test files run in parallel workers: a lock folder makes one
+ * file is newer than `dist/cli/cli.js`. Test files run in parallel workers: a lock folder makes one
  * of them build while the others wait, so none reads a half-written `dist/`.
  */
 export async function ensureDist(): Promise<void> {
@@ -52,7 +52,7 @@ function isStale(): boolean {
   return sources.some((mtime) => mtime > built);
 }
 
-/** Runs `node dist/cli.js ...args`; resolves with the exit code and both outputs. */
+/** Runs `node dist/cli/cli.js ...args`; resolves with the exit code and both outputs. */
 export async function cli(
   args: readonly string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},

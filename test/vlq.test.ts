@@ -1,4 +1,4 @@
-import { BASE64, vlq } from '../src/vlq';
+import { BASE64, vlq } from '../src/build/vlq';
 
 /** A base64 VLQ value read back. */
 function decode(text: string): number {

@@ -1,7 +1,5 @@
-import type { ResolvedAsset } from '../options';
-import { AssetBuildError } from '../errors';
-import { bytes } from '../sizeTable';
-import type { SourceFiles } from '../sources';
+import type { ResolvedAsset } from '../registry/options';
+import { AssetBuildError } from '../registry/errors';
 import { compileScript } from './javascript';
 import { compileStylesheet } from './stylesheet';
 import type { Compiled, CompileSettings } from './types';
@@ -12,10 +10,11 @@ export async function compileAsset(
   file: string,
   data: Buffer,
   settings: CompileSettings,
-  sources: SourceFiles,
+  read: (file: string) => Promise<Buffer | undefined>,
 ): Promise<Compiled> {
   const most = settings.maxBytes?.[asset.kind] ?? Infinity;
   if (data.length > most) {
+    const bytes = (count: number) => count.toLocaleString('en-US');
     throw new AssetBuildError(
       `the file is ${bytes(data.length)} B, over the ${bytes(most)} B that one ${asset.kind} ` +
         `source may have (raise maxSourceBytes.${asset.kind} to build it anyway)`,
@@ -26,18 +25,7 @@ export async function compileAsset(
   const text = decode(asset.name, data);
   return asset.kind === 'js'
     ? compileScript(asset.name, text, settings)
-    : compileStylesheet(asset.name, file, text, settings, (other) => sources.read(other));
-}
-
-/**
- * An asset's source bytes, as the build, the report and the report page give them: its file and
- * the LESS partials it imports, not its `url()` files. Files must have been read or hashed
- * through `sources`.
- */
-export function sourceBytes(file: string, compiled: Compiled, sources: SourceFiles): number {
-  const referenced = new Set(compiled.copies.map((copy) => copy.from));
-  const imports = compiled.inputs.filter((input) => !referenced.has(input));
-  return [file, ...imports].reduce((total, input) => total + sources.size(input), 0);
+    : compileStylesheet(asset.name, file, text, settings, read);
 }
 
 /** Sources must be UTF-8: a byte sequence that is not is named, not silently replaced. */

@@ -1,6 +1,6 @@
 import * as acorn from 'acorn';
-import { AssetBuildError } from '../errors';
-import { terser } from './tools';
+import { AssetBuildError } from '../registry/errors';
+import { terser } from './compilers';
 import type { Compiled, CompileSettings, SourceMap } from './types';
 
 /**

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- less loads on first use, see tools.ts */
 import type LessStatic from 'less';
-import { vlq } from '../vlq';
+import { vlq } from '../build/vlq';
 
 /**
  * The less that compiles stylesheets: an instance of its own (less's `createFromEnvironment`,

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
-import { AssetBuildError } from '../errors';
-import { displayName } from '../loadPath';
-import { CleanCSS, less } from './tools';
+import { AssetBuildError } from '../registry/errors';
+import { displayName } from '../registry/loadPath';
+import { CleanCSS, less } from './compilers';
 import type { Compiled, CompileSettings, SourceMap } from './types';
 import { rewriteUrls } from './urls';
 

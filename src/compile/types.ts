@@ -1,4 +1,4 @@
-import type { Kind } from '../options';
+import type { Kind } from '../registry/options';
 
 /** A source map as JSON (version 3), with file names relative to the load path. */
 export interface SourceMap {

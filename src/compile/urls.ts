@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { AssetBuildError } from '../errors';
-import { contentHash } from '../hash';
-import { displayName, isInside } from '../loadPath';
+import { AssetBuildError } from '../registry/errors';
+import { contentHash } from '../build/hash';
+import { displayName, isInside } from '../registry/loadPath';
 
 /** `url(...)` with a double-quoted, single-quoted or bare argument. */
 const URL_PATTERN = /url\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|([^"'()\s]*))\s*\)/g;

@@ -1,0 +1,211 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import fresh from 'fresh';
+import Negotiator from 'negotiator';
+import type { Build, ServedFile } from '../build/loaded';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const REVALIDATE = 'no-cache';
+const PREFERRED = ['br', 'gzip', 'identity'];
+/** A bundle's file name: `<group>.<hash>.<kind>`. */
+const BUNDLE_NAME = /^([A-Za-z0-9_-]+)\.[0-9a-f]{12}\.(js|css)$/;
+/** `Available-Dictionary: :<base64 SHA-256>:`, a structured-field byte sequence. */
+const AVAILABLE_DICTIONARY = /^:([A-Za-z0-9+/]{43}=):$/;
+
+/** A file's three representations, with their headers made once. */
+interface Variant {
+  body: Buffer;
+  headers: OutgoingHttpHeaders;
+  notModified: OutgoingHttpHeaders;
+  etag: string;
+}
+
+/** negotiator 1.x takes `preferred` (server order among equal q-values); its types predate it. */
+type EncodingChooser = (
+  available: string[],
+  options: { preferred: string[] },
+) => string | undefined;
+
+/**
+ * Serves the files of the current build from memory under the path of `publicPath`. Only names
+ * the build lists are served, by exact match, so no request can reach any other file: encoded
+ * dots, slashes or NUL bytes simply name nothing. Returns whether it answered the request.
+ */
+export function createFileServer(
+  currentBuild: () => Build | undefined,
+  publicPath: string,
+  immutable: boolean,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const prefix = new URL(publicPath, 'http://localhost').pathname;
+  const cacheControl = immutable ? IMMUTABLE : REVALIDATE;
+  // Tags for another origin carry `crossorigin`, and fonts are always fetched with CORS: without
+  // this header a browser refuses what the CDN pulled from here.
+  const cors = /^https?:\/\//.test(publicPath) ? { 'Access-Control-Allow-Origin': '*' } : {};
+  const variants = new WeakMap<ServedFile, Map<string, Variant>>();
+  const encodings = new BoundedCache<string>(256);
+  const takesDcz = new BoundedCache<boolean>(256);
+
+  /**
+   * `Use-As-Dictionary` for a bundle: the browser keeps it as a dictionary for later versions of
+   * the same bundle (same group and kind, any hash). A structured-field list for match-dest:
+   * Chromium ignores a bare string.
+   */
+  function dictionaryUse(name: string): OutgoingHttpHeaders {
+    const bundle = immutable ? BUNDLE_NAME.exec(name) : null;
+    if (!bundle) return {};
+    const [, group, kind] = bundle;
+    const destination = kind === 'js' ? 'script' : 'style';
+    return {
+      'Use-As-Dictionary': `match="${prefix}${group}.*.${kind}", match-dest=("${destination}")`,
+    };
+  }
+
+  function variantOf(file: ServedFile, name: string, encoding: string): Variant {
+    let table = variants.get(file);
+    if (!table) {
+      table = new Map();
+      const vary = file.dictionaries ? 'Accept-Encoding, Available-Dictionary' : 'Accept-Encoding';
+      const extra = { ...cors, ...dictionaryUse(name) };
+      for (const [coding, body] of [
+        ['identity', file.body],
+        ['br', file.br],
+        ['gzip', file.gzip],
+      ] as const) {
+        // A tiny file's twin can outweigh it (gzip adds 18 bytes of framing): send the smaller.
+        if (!body || (coding !== 'identity' && body.length >= file.body.length)) continue;
+        const etag = coding === 'identity' ? file.etag : `${file.etag.slice(0, -1)}-${coding}"`;
+        table.set(coding, makeVariant(file, body, coding, etag, vary, extra));
+      }
+      for (const [hash, body] of file.dictionaries ?? []) {
+        const etag = `${file.etag.slice(0, -1)}-dcz-${hash.slice(0, 11).replace(/[+/]/g, '_')}"`;
+        table.set(`dcz:${hash}`, makeVariant(file, body, 'dcz', etag, vary, extra));
+      }
+      variants.set(file, table);
+    }
+    return table.get(encoding) ?? table.get('identity')!;
+  }
+
+  function makeVariant(
+    file: ServedFile,
+    body: Buffer,
+    encoding: string,
+    etag: string,
+    vary: string,
+    extra: OutgoingHttpHeaders,
+  ): Variant {
+    const notModified: OutgoingHttpHeaders = {
+      'Cache-Control': cacheControl,
+      ETag: etag,
+      Vary: vary,
+      ...extra,
+    };
+    const headers: OutgoingHttpHeaders = {
+      ...notModified,
+      'Content-Type': file.type,
+      'Content-Length': body.length,
+    };
+    if (encoding !== 'identity') headers['Content-Encoding'] = encoding;
+    return { body, headers, notModified, etag };
+  }
+
+  /**
+   * The `dcz` variant to send, when the request names a dictionary this file was compressed
+   * against, accepts `dcz`, and is not a cross-site no-cors fetch (RFC 9842 makes dictionaries
+   * usable only where CORS would let the page read the response). Otherwise undefined.
+   */
+  function dictionaryEncoding(req: IncomingMessage, file: ServedFile): string | undefined {
+    const available = req.headers['available-dictionary'];
+    if (!file.dictionaries || typeof available !== 'string') return undefined;
+    const hash = AVAILABLE_DICTIONARY.exec(available.trim())?.[1];
+    if (!hash || !file.dictionaries.has(hash)) return undefined;
+    if (
+      req.headers['sec-fetch-mode'] === 'no-cors' &&
+      req.headers['sec-fetch-site'] === 'cross-site'
+    ) {
+      return undefined;
+    }
+    const accept = req.headers['accept-encoding'] ?? '';
+    let accepted = takesDcz.get(accept);
+    if (accepted === undefined) {
+      accepted = new Negotiator({ headers: { 'accept-encoding': accept } })
+        .encodings(['dcz'])
+        .includes('dcz');
+      takesDcz.set(accept, accepted);
+    }
+    return accepted ? `dcz:${hash}` : undefined;
+  }
+
+  function encodingFor(accept: string | undefined): string {
+    if (!accept) return 'identity';
+    let chosen = encodings.get(accept);
+    if (chosen === undefined) {
+      const negotiator = new Negotiator({ headers: { 'accept-encoding': accept } });
+      const choose = negotiator.encoding.bind(negotiator) as EncodingChooser;
+      chosen = choose(PREFERRED, { preferred: PREFERRED }) ?? 'identity';
+      encodings.set(accept, chosen);
+    }
+    return chosen;
+  }
+
+  return function serveAsset(req, res) {
+    const url = req.url ?? '';
+    if (!url.startsWith(prefix)) return false;
+    const query = url.indexOf('?', prefix.length);
+    const name = url.slice(prefix.length, query === -1 ? undefined : query);
+    const file = currentBuild()?.files.get(name);
+    if (!file) {
+      res.writeHead(404, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Cache-Control': 'no-store',
+      });
+      res.end('Not found');
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Method not allowed');
+      return true;
+    }
+    const encoding = dictionaryEncoding(req, file) ?? encodingFor(req.headers['accept-encoding']);
+    const variant = variantOf(file, name, encoding);
+    if (req.headers['if-none-match'] && fresh(req.headers, { etag: variant.etag })) {
+      res.writeHead(304, withEarlierVary(res, variant.notModified));
+      res.end();
+      return true;
+    }
+    res.writeHead(200, withEarlierVary(res, variant.headers));
+    res.end(req.method === 'HEAD' ? undefined : variant.body);
+    return true;
+  };
+}
+
+/**
+ * The headers to write, keeping the fields of a `Vary` that an earlier middleware set (cors sets
+ * `Vary: Origin`): a header given to writeHead replaces the one set before, and a shared cache
+ * that lost `Origin` would hand one origin's CORS answer to another.
+ */
+function withEarlierVary(res: ServerResponse, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const earlier = res.getHeader('Vary');
+  if (earlier === undefined) return headers;
+  const fields = [earlier].flat().join(', ');
+  const present = new Set(fields.toLowerCase().split(/\s*,\s*/));
+  if (present.has('*')) return { ...headers, Vary: '*' };
+  const added = String(headers.Vary)
+    .split(', ')
+    .filter((field) => !present.has(field.toLowerCase()));
+  return { ...headers, Vary: [fields, ...added].join(', ') };
+}
+
+/** A map that forgets everything once it is full: header values are client-controlled. */
+class BoundedCache<T> {
+  private readonly entries = new Map<string, T>();
+  constructor(private readonly limit: number) {}
+
+  get(key: string): T | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, value: T): void {
+    if (this.entries.size >= this.limit) this.entries.clear();
+    this.entries.set(key, value);
+  }
+}

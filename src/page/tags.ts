@@ -1,0 +1,143 @@
+import type { Build } from '../build/loaded';
+import type { ManifestBundle } from '../build/manifest';
+import type { Kind } from '../registry/options';
+
+/** How a build's files are announced: fixed per build, so computed once per build. */
+interface TagTable {
+  /** For each asset, the index in `build.bundles` of the bundle that holds it. */
+  bundleOf: Map<string, number>;
+  /** Each bundle's tag, split where a per-request nonce goes. */
+  tags: { before: string; after: string }[];
+  /** Each bundle's `Link` header value for a preload. */
+  links: string[];
+  /** What each set of needs already seen gets: the registry hands out one set per combination. */
+  chosen: WeakMap<ReadonlySet<string>, Chosen>;
+}
+
+/** The bundles chosen for one set of needs, and what is printed for them without a nonce. */
+interface Chosen {
+  bundles: number[];
+  tags: Partial<Record<Kind, string>>;
+  links?: string[];
+  linkHeader?: string;
+}
+
+const tables = new WeakMap<Build, TagTable>();
+
+function tableOf(build: Build, publicPath: string): TagTable {
+  let table = tables.get(build);
+  if (table) return table;
+  const crossOrigin = /^https?:\/\//.test(publicPath);
+  const bundleOf = new Map<string, number>();
+  build.bundles.forEach((bundle, i) => {
+    for (const member of bundle.members) bundleOf.set(member.asset, i);
+  });
+  table = {
+    bundleOf,
+    tags: build.bundles.map((bundle) => tagParts(bundle, crossOrigin)),
+    links: build.bundles.map((bundle) => linkOf(bundle, crossOrigin)),
+    chosen: new WeakMap(),
+  };
+  tables.set(build, table);
+  return table;
+}
+
+/** Indexes in `build.bundles`, in load order, of the bundles of `kind` that hold any of `needs`. */
+export function bundlesFor(
+  build: Build,
+  publicPath: string,
+  needs: ReadonlySet<string>,
+  kind?: Kind,
+): number[] {
+  const all = chosenFor(tableOf(build, publicPath), needs).bundles;
+  return kind ? all.filter((i) => build.bundles[i].kind === kind) : all;
+}
+
+function chosenFor(table: TagTable, needs: ReadonlySet<string>): Chosen {
+  let chosen = table.chosen.get(needs);
+  if (!chosen) {
+    const bundles = new Set<number>();
+    for (const name of needs) {
+      const index = table.bundleOf.get(name);
+      if (index !== undefined) bundles.add(index);
+    }
+    chosen = { bundles: [...bundles].sort((a, b) => a - b), tags: {} };
+    table.chosen.set(needs, chosen);
+  }
+  return chosen;
+}
+
+/** The `<link>`/`<script>` tags of the bundles of `kind` that hold what the page needs. */
+export function tagsFor(
+  build: Build,
+  publicPath: string,
+  needs: ReadonlySet<string>,
+  kind: Kind,
+  nonce?: string,
+): string {
+  const table = tableOf(build, publicPath);
+  const chosen = chosenFor(table, needs);
+  if (!nonce && chosen.tags[kind] !== undefined) return chosen.tags[kind];
+  const nonceAttribute = nonce ? ` nonce="${escapeHtml(nonce)}"` : '';
+  const printed = bundlesFor(build, publicPath, needs, kind)
+    .map((i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`)
+    .join('\n');
+  if (!nonce) chosen.tags[kind] = printed;
+  return printed;
+}
+
+/** `Link` header values that preload the bundles the page needs, styles first. */
+export function preloadLinks(
+  build: Build,
+  publicPath: string,
+  needs: ReadonlySet<string>,
+): string[] {
+  const table = tableOf(build, publicPath);
+  const chosen = chosenFor(table, needs);
+  if (!chosen.links) {
+    const byKind = (kind: Kind) =>
+      chosen.bundles.filter((i) => build.bundles[i].kind === kind).map((i) => table.links[i]);
+    chosen.links = [...byKind('css'), ...byKind('js')];
+  }
+  return [...chosen.links];
+}
+
+/** The `Link` header preloading the bundles the page needs: one field, made once per needs. */
+export function linkHeader(
+  build: Build,
+  publicPath: string,
+  needs: ReadonlySet<string>,
+): string | undefined {
+  const chosen = chosenFor(tableOf(build, publicPath), needs);
+  chosen.linkHeader ??= preloadLinks(build, publicPath, needs).join(', ');
+  return chosen.linkHeader || undefined;
+}
+
+function tagParts(bundle: ManifestBundle, crossOrigin: boolean): { before: string; after: string } {
+  const href = escapeHtml(bundle.url);
+  const checks = ` integrity="${escapeHtml(bundle.integrity)}"${crossOrigin ? ' crossorigin="anonymous"' : ''}`;
+  return bundle.kind === 'css'
+    ? { before: `<link rel="stylesheet" href="${href}"${checks}`, after: '>' }
+    : { before: `<script src="${href}" defer${checks}`, after: '></script>' };
+}
+
+function linkOf(bundle: ManifestBundle, crossOrigin: boolean): string {
+  // A preload is only reused by the tag when URL, crossorigin and integrity all match.
+  const as = bundle.kind === 'css' ? 'style' : 'script';
+  // Escapes what may not stand in a URL (spaces, quotes, "<", ">", "é") and keeps what is already
+  // escaped: `%23` in a name must stay `%23`, as in the tag.
+  const url = bundle.url.replace(/[^\w\-.!~*'();/?:@&=+$,#%]+/g, encodeURI);
+  return `<${url}>; rel=preload; as=${as}${crossOrigin ? '; crossorigin=anonymous' : ''}; integrity="${bundle.integrity}"`;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => HTML_ESCAPES[character]);
+}
