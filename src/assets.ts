@@ -1,38 +1,28 @@
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Environment } from 'nunjucks';
 import { build } from './build/build';
 import type { Build } from './build/loaded';
-import { createMiddleware, setupErrorOf } from './express/middleware';
+import type { DevelopmentBuilder } from './development/builder';
+import type { DevelopmentPages } from './development/pages';
+import type { Watcher } from './development/watch';
+import { createErrorHandler, createMiddleware } from './express/middleware';
 import { createNeeds } from './express/needs';
 import { addNunjucksTags } from './page/nunjucks';
 import { PageAssets } from './page/page';
+import { AssetError, applicationFrame, errorMessage } from './registry/errors';
 import { resolveOptions } from './registry/options';
 import type { AssetOptions, ResolvedOptions } from './registry/options';
 import { Registry } from './registry/registry';
-import type { DevelopmentBuilder } from './development/builder';
-import type { DevelopmentPages } from './development/pages';
-import { AssetError, AssetNotBuiltError, applicationFrame, errorMessage } from './registry/errors';
-import type { Watcher } from './development/watch';
+import { AssetState } from './state';
 
 /**
  * The registry of an application: every asset, declared once, and the build made from them.
- * Made by {@link defineAssets}; the Express and Nunjucks adapters read it.
+ * Made by {@link defineAssets}. A face over its {@link AssetState}, which the Express and
+ * Nunjucks adapters are given.
  */
 export class AssetRegistry {
-  /** The options, checked and frozen. */
-  readonly options: ResolvedOptions;
-  /** The assets, their dependencies and the bundles they form. */
-  readonly registry: Registry;
-  /** Development mode's report and error pages; undefined in production. */
-  readonly development?: DevelopmentPages;
-  /** Where `defineAssets` was called (`file:line:column`), shown by the development error page. */
-  readonly definedAt?: string;
-  /**
-   * In development, the error of the last build (shown by the error page instead of the
-   * pages), or undefined when it succeeded.
-   */
-  failure?: AssetError;
-  private last?: Build;
+  /** What the adapters read: options, assets, the last good build, the last build's error. */
+  private readonly state: AssetState;
   private running?: Promise<Build>;
   private again = false;
   private developer?: DevelopmentBuilder;
@@ -40,12 +30,48 @@ export class AssetRegistry {
   private closed = false;
 
   constructor(options: AssetOptions) {
-    this.options = resolveOptions(options);
-    this.registry = new Registry(this.options.assets);
-    this.definedAt = applicationFrame(new Error().stack);
-    if (this.options.mode === 'development') {
-      this.development = new (developmentModules().DevelopmentPages)(this);
+    const resolved = resolveOptions(options);
+    this.state = new AssetState(
+      resolved,
+      new Registry(resolved.assets),
+      applicationFrame(new Error().stack),
+    );
+    if (resolved.mode === 'development') {
+      this.state.development = new (developmentModules().DevelopmentPages)(this.state);
     }
+  }
+
+  /** The options, checked and frozen. */
+  get options(): ResolvedOptions {
+    return this.state.options;
+  }
+
+  /** The assets, their dependencies and the bundles they form. */
+  get registry(): Registry {
+    return this.state.registry;
+  }
+
+  /** Where `defineAssets` was called (`file:line:column`), shown by the development error page. */
+  get definedAt(): string | undefined {
+    return this.state.definedAt;
+  }
+
+  /**
+   * In development, the error of the last build (shown by the error page instead of the
+   * pages), or undefined when it succeeded.
+   */
+  get failure(): AssetError | undefined {
+    return this.state.failure;
+  }
+
+  /** The last good build. Throws `AssetNotBuiltError` when `build()` has not finished yet. */
+  get current(): Build {
+    return this.state.current;
+  }
+
+  /** Whether a build has finished. */
+  get built(): boolean {
+    return this.state.built;
   }
 
   /**
@@ -66,7 +92,7 @@ export class AssetRegistry {
         ? this.buildForDevelopment()
         : build(this.registry, this.options);
     this.running = run
-      .then((result) => (this.last = result))
+      .then((result) => this.state.finished(result))
       .finally(() => {
         this.running = undefined;
         if (this.again && !this.closed) {
@@ -87,13 +113,13 @@ export class AssetRegistry {
   private async buildForDevelopment(): Promise<Build> {
     const { DevelopmentBuilder, Watcher } = developmentModules();
     this.developer ??= new DevelopmentBuilder(this.registry, this.options);
-    let result = this.last;
+    let result = this.state.built ? this.state.current : undefined;
     try {
       result = await this.developer.build();
-      this.failure = undefined;
+      this.state.failure = undefined;
     } catch (error) {
       if (!(error instanceof AssetError)) throw error;
-      this.failure = error;
+      this.state.failure = error;
       this.options.log(`asset-registry: ${error.message}`);
     }
     if (!this.closed) {
@@ -107,17 +133,6 @@ export class AssetRegistry {
       await this.watcher.watch(this.developer.watchList());
     }
     return result ?? emptyBuild();
-  }
-
-  /** The last good build. Throws `AssetNotBuiltError` when `build()` has not finished yet. */
-  get current(): Build {
-    if (!this.last) throw new AssetNotBuiltError();
-    return this.last;
-  }
-
-  /** Whether a build has finished. */
-  get built(): boolean {
-    return this.last !== undefined;
   }
 
   /**
@@ -135,7 +150,7 @@ export class AssetRegistry {
    * app.listen(3000);
    */
   middleware(): RequestHandler {
-    return createMiddleware(this);
+    return createMiddleware(this.state);
   }
 
   /**
@@ -161,16 +176,7 @@ export class AssetRegistry {
    * @example app.use(assets.errorHandler());
    */
   errorHandler(): ErrorRequestHandler {
-    const development = this.development;
-    return function assetErrorPage(
-      error: unknown,
-      req: Request,
-      res: Response,
-      next: NextFunction,
-    ) {
-      const clear = setupErrorOf(error);
-      if (!development?.showError(clear, req, res)) next(clear);
-    };
+    return createErrorHandler(this.state);
   }
 
   /**
@@ -186,7 +192,7 @@ export class AssetRegistry {
    * pass it to templates as `pageAssets`, then `fill()` the rendered HTML.
    */
   page(): PageAssets {
-    return new PageAssets(this.registry, () => this.current, this.options.publicPath);
+    return new PageAssets(this.state);
   }
 }
 

@@ -4,6 +4,7 @@ import { JsonBytes } from '../compile/types';
 import type { Compiled, SourceMap } from '../compile/types';
 import { sha256 } from './hash';
 import { displayName, resolveDisplayName } from '../registry/loadPath';
+import { SOURCES_RECORD } from './inputs';
 import { readFile, writeAtomically } from './output';
 
 const LINE_BREAK = 0x0a;
@@ -107,5 +108,18 @@ export class CompileCache {
 
   fileOf(key: string): string {
     return path.join(this.folder, `${sha256(key).slice(0, 32)}.json`);
+  }
+
+  /** Removes every entry but those of `keys` (the ones the last build used). */
+  async prune(keys: readonly string[]): Promise<void> {
+    const keep = new Set(keys.map((key) => path.basename(this.fileOf(key))));
+    const entries = await fs.readdir(this.folder).catch(() => [] as string[]);
+    await Promise.all(
+      entries
+        // Another process building into the same outDir may be writing an entry right now:
+        // its temporary file is not ours to remove.
+        .filter((entry) => entry.endsWith('.json') && !keep.has(entry) && entry !== SOURCES_RECORD)
+        .map((entry) => fs.rm(path.join(this.folder, entry), { force: true })),
+    );
   }
 }

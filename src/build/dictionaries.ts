@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
-import type { OutputReader } from './loaded';
+import { compressDcb, dcbFileOf, dcbUnavailable } from './dcb';
+import type { OutputReader } from './output';
 import { errorMessage } from '../registry/errors';
 
 /**
  * Compression Dictionary Transport (RFC 9842): a browser that kept an older version of a bundle
  * (served with `Use-As-Dictionary`) names it in `Available-Dictionary`, and gets the new bundle
- * as `dcz`: a zstd frame that refers to the old bytes, so it carries little more than the change.
+ * as `dcz`: a zstd frame that refers to the old bytes, so it carries little more than the change
+ * (and as `dcb`, brotli against them, where node:zlib's brotli takes a dictionary: see ./dcb.ts).
  * The zstd is node:zlib's: no compiler at install, and a runtime without it builds and serves
  * everything else (see {@link dczUnavailable}).
  */
@@ -116,26 +118,36 @@ export function olderVersions(
   return [...new Set(previous.flat())].filter((name) => pattern.test(name) && name !== file);
 }
 
-export interface DictionaryEntry {
+/** A file of `outDir` holding a bundle compressed against an older version, and its bytes. */
+export interface DictionaryFile {
+  file: string;
+  bytes: number;
+}
+
+/** A bundle compressed against one older version: `file` and `bytes` are its dcz body. */
+export interface DictionaryEntry extends DictionaryFile {
   /** The older bundle file used as dictionary. */
   from: string;
   /** Its SHA-256, base64, as `Available-Dictionary` names it. */
   hash: string;
-  /** The dcz file in `outDir`. */
-  file: string;
-  /** Bytes of the dcz body. */
-  bytes: number;
+  /**
+   * The dcb body (brotli) against the same older version, where the build's Node.js could make
+   * it (see {@link dcbUnavailable}). Missing in entries of older manifests, which stay as they are.
+   */
+  dcb?: DictionaryFile;
 }
 
-/** A dcz body made in memory, written with the bundle once the build holds. */
+/** The dcz and dcb bodies made in memory, written with the bundle once the build holds. */
 export interface DictionaryBody extends DictionaryEntry {
   data: Buffer;
+  dcb?: DictionaryFile & { data: Buffer };
 }
 
 /**
- * Makes the dcz bodies of a new bundle against each older version still in `outDir`, in memory:
- * nothing is written before the build is known to succeed. An older version whose file is gone
- * is skipped, and so is every one on a runtime that cannot make dcz bodies.
+ * Makes the dcz bodies of a new bundle against each older version still in `outDir`, and its
+ * dcb bodies where this runtime can, in memory: nothing is written before the build is known to
+ * succeed. An older version whose file is gone is skipped, and so is every one on a runtime that
+ * cannot make dcz bodies.
  */
 export async function makeDictionaryBodies(
   read: OutputReader,
@@ -145,12 +157,24 @@ export async function makeDictionaryBodies(
 ): Promise<DictionaryBody[]> {
   const bodies: DictionaryBody[] = [];
   if (dczUnavailable()) return bodies;
+  const withDcb = dcbUnavailable() === undefined;
   for (const from of olderFiles) {
     const dictionary = await read(from);
     if (!dictionary) continue;
     const data = compressWithDictionary(body, dictionary);
     const hash = dictionaryHash(dictionary);
-    bodies.push({ from, hash, file: dczFileOf(file, from), bytes: data.length, data });
+    const made: DictionaryBody = {
+      from,
+      hash,
+      file: dczFileOf(file, from),
+      bytes: data.length,
+      data,
+    };
+    if (withDcb) {
+      const dcb = compressDcb(body, dictionary);
+      made.dcb = { file: dcbFileOf(file, from), bytes: dcb.length, data: dcb };
+    }
+    bodies.push(made);
   }
   return bodies;
 }

@@ -1,31 +1,51 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { OutputReader } from './loaded';
-import { integrity } from './hash';
-import type { Manifest, ManifestBundle } from './manifest';
-import type { ResolvedOptions } from '../registry/options';
-import { compress, isCompressible, writeOnce } from './output';
-import type { Compressed } from './output';
 import { resolveDisplayName } from '../registry/loadPath';
-import type { SourceFiles } from './inputs';
+import { integrity } from './hash';
+import type { Inputs } from './inputs';
+import type { OutputReader } from './output';
+import type { Manifest, ManifestBundle } from './manifest';
+import type { BuildPlan } from './plan';
 
 /**
- * What a build can keep of the last one. When a file changes, only the bundle that holds it is
- * made again: the last build's other bundles are kept as they are, without reading their
- * compile cache, joining their source maps or compressing them again.
+ * What a build can keep of the last one: all of it when nothing changed (a server's start after
+ * `asset-registry build`), else the bundles no changed file reaches. Only the others are
+ * compiled, joined and compressed again.
  */
 
 /**
- * The bundles of the last build, by id, that no input change touched: the same registry,
- * options and compilers (the fingerprint), every file their members read unchanged, and all
- * their files still in `outDir`, the bundle holding the bytes its integrity names. A manifest
- * from before bundles listed their inputs has none.
+ * Whether the last build is this build: the same registry, options and compilers (the
+ * fingerprint), every input file unchanged, and every file it wrote still in `outDir`.
+ */
+export async function isUpToDate(
+  manifest: Manifest,
+  plan: Pick<BuildPlan, 'outDir' | 'roots'>,
+  { fingerprint, sources }: Inputs,
+): Promise<boolean> {
+  if (manifest.fingerprint !== fingerprint) return false;
+  // Hashed side by side: the hashes serve the rest of the build too.
+  const same = await Promise.all(
+    Object.entries(manifest.inputs).map(
+      async ([name, hash]) => (await sources.hash(resolveDisplayName(name, plan.roots))) === hash,
+    ),
+  );
+  if (!same.every(Boolean)) return false;
+  const present = await Promise.all(
+    manifest.files.map((file) => exists(path.join(plan.outDir, file))),
+  );
+  return present.every(Boolean);
+}
+
+/**
+ * The bundles of the last build, by id, that no input change touched: the same fingerprint,
+ * every file their members read unchanged, and all their files still in `outDir`, the bundle
+ * holding the bytes its integrity names. A manifest from before bundles listed their inputs has
+ * none.
  */
 export async function reusableBundles(
   old: Manifest | undefined,
-  fingerprint: string,
-  options: ResolvedOptions,
-  sources: SourceFiles,
+  plan: Pick<BuildPlan, 'outDir' | 'roots'>,
+  { fingerprint, sources }: Inputs,
   read: OutputReader,
 ): Promise<Map<string, ManifestBundle>> {
   const reusable = new Map<string, ManifestBundle>();
@@ -35,13 +55,12 @@ export async function reusableBundles(
     old.bundles.map(async (bundle) => {
       if (!bundle.inputs || !bundle.files?.every((file) => listed.has(file))) return;
       for (const name of bundle.inputs) {
-        const hash = await sources.hash(resolveDisplayName(name, options.roots));
+        const hash = await sources.hash(resolveDisplayName(name, plan.roots));
         if (!hash || hash !== old.inputs[name]) return;
       }
       const present = await Promise.all(
-        bundle.files.map((file) => exists(path.join(options.outDir, file))),
+        bundle.files.map((file) => exists(path.join(plan.outDir, file))),
       );
-      // The bundle itself must still hold the bytes its integrity names.
       const body = await read(bundle.file);
       if (present.every(Boolean) && body && integrity(body) === bundle.integrity) {
         reusable.set(bundle.id, bundle);
@@ -51,59 +70,6 @@ export async function reusableBundles(
   return reusable;
 }
 
-/**
- * The `.br` and `.gz` twins of a content-hashed file the last build already wrote, read back
- * instead of compressed again (brotli 11 is most of a one-file rebuild): only when the file on
- * disk holds exactly these bytes and the last manifest lists both twins.
- */
-export async function madeBefore(
-  read: OutputReader,
-  name: string,
-  data: Buffer,
-  listed: ReadonlySet<string>,
-): Promise<Compressed | undefined> {
-  if (!listed.has(`${name}.br`) || !listed.has(`${name}.gz`)) return undefined;
-  const [existing, br, gzip] = await Promise.all([
-    read(name),
-    read(`${name}.br`),
-    read(`${name}.gz`),
-  ]);
-  return existing?.equals(data) && br && gzip ? { br, gzip } : undefined;
-}
-
-function exists(file: string): Promise<boolean> {
+export function exists(file: string): Promise<boolean> {
   return fs.stat(file).then(Boolean, () => false);
-}
-
-/**
- * Writes a content-hashed file and, when compressing pays, its `.br` and `.gz` twins; returns
- * the names.
- */
-export async function writeWithTwins(
-  outDir: string,
-  read: OutputReader,
-  name: string,
-  data: Buffer,
-  listed: ReadonlySet<string>,
-): Promise<string[]> {
-  // A content-hashed name the last build wrote holds these bytes: nothing to write again.
-  if (listed.has(name) && (await exists(path.join(outDir, name)))) {
-    const twins = [`${name}.br`, `${name}.gz`].filter((twin) => listed.has(twin));
-    const present = await Promise.all(twins.map((twin) => exists(path.join(outDir, twin))));
-    if (present.every(Boolean)) return [name, ...twins];
-  }
-  await writeOnce(path.join(outDir, name), data);
-  if (!isCompressible(name)) return [name];
-  const twins = (await madeBefore(read, name, data, listed)) ?? (await compress(data));
-  const names = [name];
-  for (const [suffix, twin] of [
-    ['.br', twins.br],
-    ['.gz', twins.gzip],
-  ] as const) {
-    if (twin.length < data.length * 0.9) {
-      await writeOnce(path.join(outDir, name + suffix), twin);
-      names.push(name + suffix);
-    }
-  }
-  return names;
 }

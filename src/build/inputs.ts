@@ -2,9 +2,11 @@ import { stat as statCallback } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { compilerVersions } from '../compile/compilers';
 import type { Compiled } from '../compile/types';
+import { displayName, locateAll } from '../registry/loadPath';
 import { sha256 } from './hash';
-import { displayName } from '../registry/loadPath';
+import type { BuildPlan } from './plan';
 import { readFile, writeAtomically } from './output';
 
 const stat = promisify(statCallback);
@@ -157,4 +159,44 @@ export function sourceBytes(
   const referenced = new Set(compiled.copies.map((copy) => copy.from));
   const imports = compiled.inputs.filter((input) => !referenced.has(input));
   return [file, ...imports].reduce((total, input) => total + sources.size(input), 0);
+}
+
+/** What a build knows of its inputs before it decides to compile anything. */
+export interface Inputs {
+  /** Each asset's file, by asset name. */
+  readonly files: ReadonlyMap<string, string>;
+  /**
+   * Hash of all that shapes the output besides the files' bytes: the registry, where each name
+   * resolved, the compile settings, `publicPath` and the compiler versions.
+   */
+  readonly fingerprint: string;
+  /** Every file the build reads, read and hashed once (known by `stat` when unchanged). */
+  readonly sources: SourceFiles;
+}
+
+/** Locates every asset (all missing ones in one error), fingerprints the build, opens the files. */
+export async function hashInputs(
+  plan: Pick<BuildPlan, 'assets' | 'roots' | 'settings' | 'publicPath' | 'cacheFolder'>,
+): Promise<Inputs> {
+  const [files, sources] = await Promise.all([
+    locateAll(
+      plan.assets.map((asset) => asset.name),
+      plan.roots,
+    ),
+    SourceFiles.from(plan.cacheFolder, plan.roots),
+  ]);
+  const fingerprint = sha256(
+    JSON.stringify({
+      versions: compilerVersions(),
+      settings: { ...plan.settings, roots: undefined, maxBytes: undefined },
+      publicPath: plan.publicPath,
+      assets: plan.assets.map((asset) => [
+        asset.name,
+        asset.deps,
+        asset.bundle,
+        displayName(files.get(asset.name)!, plan.roots),
+      ]),
+    }),
+  );
+  return { files, fingerprint, sources };
 }

@@ -3,6 +3,7 @@ import { sha256 } from './hash';
 import type { DictionaryEntry } from './dictionaries';
 import type { Manifest, ManifestBundle } from './manifest';
 import { contentTypeOf, readFile } from './output';
+import type { OutputReader } from './output';
 
 /** One file as the middleware serves it: every encoding ready in memory. */
 export interface ServedFile {
@@ -13,10 +14,29 @@ export interface ServedFile {
   /** Strong ETag of `body`; the encodings add a suffix, as each is a different representation. */
   readonly etag: string;
   /**
-   * For a bundle: its body compressed against each older version still kept (`dcz`), by the
-   * older version's SHA-256 in base64, as a request's `Available-Dictionary` names it.
+   * For a bundle: its body compressed against each older version still kept (`dcz`, and `dcb`
+   * where the build made it), by the older version's SHA-256 in base64, as a request's
+   * `Available-Dictionary` names it.
    */
-  readonly dictionaries?: ReadonlyMap<string, Buffer>;
+  readonly dictionaries?: ReadonlyMap<string, DictionaryBodies>;
+}
+
+/** A bundle's bodies against one older version, by content coding (RFC 9842). */
+export interface DictionaryBodies {
+  readonly dcz?: Buffer;
+  readonly dcb?: Buffer;
+}
+
+export type DictionaryCoding = keyof DictionaryBodies;
+
+/**
+ * The codings of `bodies`, smallest body first (dcz on a tie): of those a request accepts, it
+ * gets the first. The middleware and the nginx configuration both choose by this.
+ */
+export function smallestFirst(bodies: DictionaryBodies): DictionaryCoding[] {
+  return (['dcz', 'dcb'] as const)
+    .filter((coding) => bodies[coding])
+    .sort((a, b) => bodies[a]!.length - bodies[b]!.length);
 }
 
 /** A finished build, frozen: all that a request reads. */
@@ -31,10 +51,7 @@ export interface Build {
 }
 
 /** Other encodings of a file, stored next to it and served as that file. */
-const TWINS = ['.br', '.gz', '.dcz'];
-
-/** Reads a file of `outDir`; undefined when it cannot be read. */
-export type OutputReader = (file: string) => Promise<Buffer | undefined>;
+const TWINS = ['.br', '.gz', '.dcz', '.dcb'];
 
 /**
  * Reads the files a manifest lists, each once and side by side, starting at once: a build
@@ -122,10 +139,13 @@ export async function loadBuild(
 async function readDictionaries(
   read: OutputReader,
   entries: readonly DictionaryEntry[] | undefined,
-): Promise<ReadonlyMap<string, Buffer> | undefined> {
+): Promise<ReadonlyMap<string, DictionaryBodies> | undefined> {
   if (!entries?.length) return undefined;
   const pairs = await Promise.all(
-    entries.map(async (entry) => [entry.hash, await read(entry.file)] as const),
+    entries.map(async (entry) => {
+      const [dcz, dcb] = await Promise.all([read(entry.file), entry.dcb && read(entry.dcb.file)]);
+      return [entry.hash, { ...(dcz && { dcz }), ...(dcb && { dcb }) }] as const;
+    }),
   );
-  return new Map(pairs.filter((pair): pair is [string, Buffer] => pair[1] !== undefined));
+  return new Map(pairs.filter(([, bodies]) => bodies.dcz || bodies.dcb));
 }

@@ -28,14 +28,14 @@ export interface ManifestBundle {
   sizes: Sizes;
   /** Members in load order, with their source and output bytes. */
   members: { asset: string; source: number; min: number }[];
-  /** This bundle compressed against each older version still kept (`dcz`, RFC 9842). */
+  /** This bundle compressed against each older version still kept (`dcz` and `dcb`, RFC 9842). */
   dictionaries?: DictionaryEntry[];
   /**
    * Every file its members read (their files, LESS imports, `url()` files): when none of them
    * changed, the next build keeps this bundle as it is. (Missing in manifests of 0.1.)
    */
   inputs?: string[];
-  /** Its files in `outDir` (itself, twins, map, `url()` copies and theirs), without dcz files. */
+  /** Its files in `outDir` (itself, twins, map, `url()` copies and theirs), without dcz/dcb files. */
   files?: string[];
 }
 
@@ -85,9 +85,9 @@ export function rotate(
   keepVersions: number,
 ): { previous: string[][]; remove: string[] } {
   if (!old) return { previous: [], remove: [] };
-  // The same bundles as the last build: a rebuild of it, not a new version. (Its dcz files,
-  // made after this, depend on the history and are left out of the comparison.)
-  const plain = old.files.filter((file) => !file.endsWith('.dcz'));
+  // The same bundles as the last build: a rebuild of it, not a new version. (Its dcz and dcb
+  // files, made after this, depend on the history and are left out of the comparison.)
+  const plain = old.files.filter((file) => !/\.dc[zb]$/.test(file));
   const same = plain.length === files.length && plain.every((file, i) => file === files[i]);
   const history = same ? old.previous : [old.files, ...old.previous];
   const previous = history.slice(0, keepVersions - 1);

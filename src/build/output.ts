@@ -11,6 +11,9 @@ import zlib from 'node:zlib';
  */
 export const readFile = promisify(readFileCallback);
 
+/** Reads a file of `outDir`; undefined when it cannot be read. */
+export type OutputReader = (file: string) => Promise<Buffer | undefined>;
+
 const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
 
@@ -114,4 +117,32 @@ export function isCompressible(file: string): boolean {
   return ['.js', '.css', '.map', '.json', '.svg', '.ttf', '.otf', '.eot', '.ico'].includes(
     path.extname(file).toLowerCase(),
   );
+}
+
+/**
+ * The writes a build starts: it waits for them before it returns, and, when one fails, for the
+ * others too, so that a failed build leaves nothing writing into `outDir` behind it.
+ */
+export class Writes {
+  private readonly started: Promise<unknown>[] = [];
+
+  add(write: Promise<unknown>): void {
+    write.catch(() => undefined); // seen by `done` or `settled`, not an unhandled rejection
+    this.started.push(write);
+  }
+
+  /** Tracks writes started together and waits for them; rejects with the first that failed. */
+  all(writes: Promise<unknown>[]): Promise<unknown[]> {
+    for (const write of writes) this.add(write);
+    return Promise.all(writes);
+  }
+
+  /** Rejects with the first write that failed. */
+  async done(): Promise<void> {
+    await Promise.all(this.started);
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.started);
+  }
 }

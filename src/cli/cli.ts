@@ -8,6 +8,7 @@ import { AssetError } from '../registry/errors';
 import { readManifest } from '../build/manifest';
 import type { ResolvedOptions } from '../registry/options';
 import { loadRegistry, ModuleLoadError, UsageError } from './registryModule';
+import { nginxConfig, writeNginxConfig } from './nginx';
 import { assetSizes, formatReport, sizeReport } from './report';
 import { sizeTable } from '../build/sizeTable';
 
@@ -20,10 +21,15 @@ Commands:
            Builds first when outDir is not up to date.
   audit    Find every requirement in source files and templates: names that are not
            registered fail; registered assets nothing requires are listed.
+  nginx    The nginx configuration that serves outDir as the middleware does (twins,
+           immutable headers, dcz): http.conf for the http block, server.conf for a
+           server block. Builds first when outDir is not up to date. Make it again after
+           each build and reload nginx.
 
 Options:
   --scan <dir...>  (audit) folders or files to scan: .js .ts .mjs .cjs .njk .html .ejs .pug
   --json           (report, audit) print JSON for machines
+  --out <dir>      (nginx) write http.conf and server.conf there instead of printing them
   -h, --help       print this help
 
 <registry-module> is loaded with require() from the working folder and must export the
@@ -62,6 +68,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(command === 'report' ? { budget: {} } : {}),
     };
     const done = await build(assets.registry, { ...assets.options, ...settings });
+    if (command === 'nginx') {
+      const config = nginxConfig(done, assets.options);
+      if (!values.out) process.stdout.write(`${config.http}\n${config.server}`);
+      else await writeNginxConfig(values.out, config);
+      return 0;
+    }
     if (command === 'build') {
       print(sizeTable(done.manifest));
       process.stderr.write(
@@ -96,6 +108,7 @@ function parseCommandLine(argv: readonly string[]) {
         help: { type: 'boolean', short: 'h' },
         json: { type: 'boolean' },
         scan: { type: 'string', multiple: true },
+        out: { type: 'string' },
       },
     });
   } catch (error) {
@@ -104,15 +117,18 @@ function parseCommandLine(argv: readonly string[]) {
   const { values, positionals } = parsed;
   const [command, ...targets] = positionals;
   if (values.help) return { command: undefined, values, targets };
-  if (!command) throw new UsageError('missing the command: build, report or audit');
-  if (!['build', 'report', 'audit'].includes(command)) {
-    throw new UsageError(`unknown command "${command}": use build, report or audit`);
+  if (!command) throw new UsageError('missing the command: build, report, audit or nginx');
+  if (!['build', 'report', 'audit', 'nginx'].includes(command)) {
+    throw new UsageError(`unknown command "${command}": use build, report, audit or nginx`);
   }
   if (!targets.length) throw new UsageError(`missing the registry module: ${command} <module>`);
   if (command !== 'audit' && (values.scan || targets.length > 1)) {
     throw new UsageError(`${command} takes one registry module; --scan is for audit`);
   }
-  if (command === 'build' && values.json) throw new UsageError('--json is for report and audit');
+  if ((command === 'build' || command === 'nginx') && values.json) {
+    throw new UsageError('--json is for report and audit');
+  }
+  if (command !== 'nginx' && values.out) throw new UsageError('--out is for nginx');
   if (command === 'audit') {
     const scanned = [...(values.scan ?? []), ...targets.slice(1)];
     if (!scanned.length) throw new UsageError('audit needs the folders to scan: --scan <dir...>');

@@ -4,15 +4,14 @@ import path from 'node:path';
 import type * as Terser from 'terser';
 import type LessStatic from 'less';
 import type CleanCSSConstructor from 'clean-css';
-import { ownLess } from './less';
 
 /**
  * The compilers load on first use, so a startup that reuses a build already on disk never pays
- * for loading terser, less or clean-css.
+ * for loading terser, less or clean-css. less is the stock module, the one an application gets
+ * from `require('less')`: it is used through `render` and a plugin, and nothing of it is changed.
  */
 export const terser = (): typeof Terser => require('terser');
-export const less = (): typeof LessStatic => (lessInstance ??= ownLess());
-let lessInstance: typeof LessStatic | undefined;
+export const less = (): typeof LessStatic => require('less');
 export const CleanCSS = (): typeof CleanCSSConstructor => require('clean-css');
 
 const COMPILERS = ['terser', 'less', 'clean-css', 'acorn'];

@@ -10,6 +10,8 @@ export interface SourceMap {
   names: string[];
   mappings: string;
   sourceRoot?: string;
+  /** Sources a debugger steps over (indexes into `sources`). */
+  ignoreList?: number[];
 }
 
 /** What compiling one asset gives: code ready to be a bundle member, and what it was made from. */

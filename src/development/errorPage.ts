@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import type { AssetRegistry } from '../assets';
+import type { AssetState } from '../state';
 import { AssetBuildError, applicationFrame } from '../registry/errors';
 import type { AssetError } from '../registry/errors';
 import { resolveDisplayName } from '../registry/loadPath';
@@ -46,7 +46,7 @@ export interface ErrorContext {
  */
 export function renderErrorPage(
   error: AssetError,
-  assets: AssetRegistry,
+  assets: AssetState,
   nonce: string | undefined,
   context: ErrorContext,
 ): string {

@@ -1,10 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AssetRegistry } from '../assets';
+import { nonceIn } from '../page/page';
 import { AssetError } from '../registry/errors';
+import type { AssetState, DevelopmentSide } from '../state';
 import { renderErrorPage } from './errorPage';
 import type { TemplatePosition } from './errorPage';
-import { nonceOf } from '../page/page';
-import type { PageAssets } from '../page/page';
 import { renderReportPage } from './reportPage';
 
 const MOST_ROUTES = 500;
@@ -13,22 +12,20 @@ const MOST_ROUTES = 500;
  * What development mode adds to the middleware: the report page, the error page in place of
  * pages while a build error lasts, and the record of which routes required which assets.
  */
-export class DevelopmentPages {
+export class DevelopmentPages implements DevelopmentSide {
   /** Route (Express's route path, else the URL path) to the assets its pages needed. */
   readonly usage = new Map<string, Set<string>>();
   private readonly reportPath?: string;
 
-  constructor(private readonly assets: AssetRegistry) {
+  constructor(private readonly assets: AssetState) {
     const { options } = assets;
-    if (options.report) {
-      this.reportPath = `${new URL(options.publicPath, 'http://localhost').pathname}_report`;
-    }
+    if (options.report) this.reportPath = `${options.publicUrl.path}_report`;
   }
 
   /** Answers the report page. Returns whether it did. */
   report(req: Request, res: Response, next: NextFunction): boolean {
     if (!this.reportPath || req.path !== this.reportPath) return false;
-    renderReportPage(this.assets, this.usage, nonceOf(res)).then(
+    renderReportPage(this.assets, this.usage, nonceIn(res.locals)).then(
       (html) => res.type('html').set('Cache-Control', 'no-store').send(html),
       next,
     );
@@ -53,7 +50,7 @@ export class DevelopmentPages {
     if (!assetError || res.headersSent || !req.accepts('html')) return false;
     res.status(500).type('html').set('Cache-Control', 'no-store');
     res.end(
-      renderErrorPage(assetError, this.assets, nonceOf(res), {
+      renderErrorPage(assetError, this.assets, nonceIn(res.locals), {
         template: templateLocation(error),
         rebuilds: assetError === this.assets.failure,
         thrown: assetError === error,
@@ -63,18 +60,19 @@ export class DevelopmentPages {
   }
 
   /** Records, when the response is done, which assets the route's page needed. */
-  record(req: Request, res: Response, page: PageAssets): void {
+  record(req: Request, res: Response, needsOf: () => ReadonlySet<string>): void {
     res.once('finish', () => {
-      if (!page.needs.size) return;
+      const needs = needsOf();
+      if (!needs.size) return;
       const route: unknown = req.route?.path;
       const key = typeof route === 'string' ? route : req.path;
-      let needs = this.usage.get(key);
-      if (!needs) {
+      let used = this.usage.get(key);
+      if (!used) {
         if (this.usage.size >= MOST_ROUTES) return;
-        needs = new Set();
-        this.usage.set(key, needs);
+        used = new Set();
+        this.usage.set(key, used);
       }
-      for (const name of page.needs) needs.add(name);
+      for (const name of needs) used.add(name);
     });
   }
 }

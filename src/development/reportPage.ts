@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import type { AssetRegistry } from '../assets';
+import type { AssetState } from '../state';
 import { concatenate } from '../build/bundle';
 import { compileAsset } from '../compile';
 import type { Compiled, CompileSettings } from '../compile/types';
@@ -22,7 +22,7 @@ const minified = new Map<string, { compiled: Compiled; inputHashes: (string | un
  * which routes required which assets since the server started.
  */
 export async function renderReportPage(
-  assets: AssetRegistry,
+  assets: AssetState,
   usage: ReadonlyMap<string, ReadonlySet<string>>,
   nonce?: string,
 ): Promise<string> {

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AssetSetupError } from '../registry/errors';
-import { pageIn } from './middleware';
+import { pageIn } from '../page/page';
 import type { Registry } from '../registry/registry';
 
 /**
@@ -11,7 +11,8 @@ export function createNeeds(registry: Registry, args: readonly unknown[]): Reque
   const names = namesOf(args);
   for (const name of names) registry.closure(name); // unknown names fail at startup
   return function requireAssetsMiddleware(req: Request, res: Response, next: NextFunction) {
-    if (!pageIn(res.locals)) {
+    const page = pageIn(res.locals);
+    if (!page) {
       next(
         new AssetSetupError(
           'app.use(assets.middleware()) must come before the routes that use assets.needs()',
@@ -19,8 +20,8 @@ export function createNeeds(registry: Registry, args: readonly unknown[]): Reque
       );
       return;
     }
-    res.requireAssets(...names);
-    res.locals.pageAssets.sendHints?.();
+    page.require(...names);
+    page.sendHints?.();
     next();
   };
 }

@@ -1,7 +1,9 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import fresh from 'fresh';
 import Negotiator from 'negotiator';
-import type { Build, ServedFile } from '../build/loaded';
+import { smallestFirst } from '../build/loaded';
+import type { Build, DictionaryCoding, ServedFile } from '../build/loaded';
+import type { PublicUrl } from '../registry/options';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
@@ -32,17 +34,17 @@ type EncodingChooser = (
  */
 export function createFileServer(
   currentBuild: () => Build | undefined,
-  publicPath: string,
+  publicUrl: PublicUrl,
   immutable: boolean,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const prefix = new URL(publicPath, 'http://localhost').pathname;
+  const prefix = publicUrl.path;
   const cacheControl = immutable ? IMMUTABLE : REVALIDATE;
   // Tags for another origin carry `crossorigin`, and fonts are always fetched with CORS: without
   // this header a browser refuses what the CDN pulled from here.
-  const cors = /^https?:\/\//.test(publicPath) ? { 'Access-Control-Allow-Origin': '*' } : {};
+  const cors = publicUrl.crossOrigin ? { 'Access-Control-Allow-Origin': '*' } : {};
   const variants = new WeakMap<ServedFile, Map<string, Variant>>();
   const encodings = new BoundedCache<string>(256);
-  const takesDcz = new BoundedCache<boolean>(256);
+  const takesDictionaries = new BoundedCache<DictionaryCoding[]>(256);
 
   /**
    * `Use-As-Dictionary` for a bundle: the browser keeps it as a dictionary for later versions of
@@ -75,9 +77,13 @@ export function createFileServer(
         const etag = coding === 'identity' ? file.etag : `${file.etag.slice(0, -1)}-${coding}"`;
         table.set(coding, makeVariant(file, body, coding, etag, vary, extra));
       }
-      for (const [hash, body] of file.dictionaries ?? []) {
-        const etag = `${file.etag.slice(0, -1)}-dcz-${hash.slice(0, 11).replace(/[+/]/g, '_')}"`;
-        table.set(`dcz:${hash}`, makeVariant(file, body, 'dcz', etag, vary, extra));
+      for (const [hash, bodies] of file.dictionaries ?? []) {
+        for (const coding of smallestFirst(bodies)) {
+          const id = `${coding}-${hash.slice(0, 11).replace(/[+/]/g, '_')}`;
+          const etag = `${file.etag.slice(0, -1)}-${id}"`;
+          const body = bodies[coding]!;
+          table.set(`${coding}:${hash}`, makeVariant(file, body, coding, etag, vary, extra));
+        }
       }
       variants.set(file, table);
     }
@@ -108,15 +114,17 @@ export function createFileServer(
   }
 
   /**
-   * The `dcz` variant to send, when the request names a dictionary this file was compressed
-   * against, accepts `dcz`, and is not a cross-site no-cors fetch (RFC 9842 makes dictionaries
-   * usable only where CORS would let the page read the response). Otherwise undefined.
+   * The `dcz` or `dcb` variant to send (the smaller of those accepted), when the request names a
+   * dictionary this file was compressed against and is not a cross-site no-cors fetch (RFC 9842
+   * makes dictionaries usable only where CORS would let the page read the response). Otherwise
+   * undefined.
    */
   function dictionaryEncoding(req: IncomingMessage, file: ServedFile): string | undefined {
     const available = req.headers['available-dictionary'];
     if (!file.dictionaries || typeof available !== 'string') return undefined;
     const hash = AVAILABLE_DICTIONARY.exec(available.trim())?.[1];
-    if (!hash || !file.dictionaries.has(hash)) return undefined;
+    const bodies = hash && file.dictionaries.get(hash);
+    if (!bodies) return undefined;
     if (
       req.headers['sec-fetch-mode'] === 'no-cors' &&
       req.headers['sec-fetch-site'] === 'cross-site'
@@ -124,14 +132,16 @@ export function createFileServer(
       return undefined;
     }
     const accept = req.headers['accept-encoding'] ?? '';
-    let accepted = takesDcz.get(accept);
+    let accepted = takesDictionaries.get(accept);
     if (accepted === undefined) {
-      accepted = new Negotiator({ headers: { 'accept-encoding': accept } })
-        .encodings(['dcz'])
-        .includes('dcz');
-      takesDcz.set(accept, accepted);
+      accepted = new Negotiator({ headers: { 'accept-encoding': accept } }).encodings([
+        'dcz',
+        'dcb',
+      ]) as DictionaryCoding[];
+      takesDictionaries.set(accept, accepted);
     }
-    return accepted ? `dcz:${hash}` : undefined;
+    const coding = smallestFirst(bodies).find((each) => accepted.includes(each));
+    return coding && `${coding}:${hash}`;
   }
 
   function encodingFor(accept: string | undefined): string {

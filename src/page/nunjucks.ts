@@ -1,5 +1,4 @@
 import type { Environment } from 'nunjucks';
-import { rendering } from './page';
 import type { PageAssets } from './page';
 
 /** The parts of nunjucks's parser API an extension uses (nunjucks ships no types for them). */
@@ -21,9 +20,10 @@ interface Context {
 
 /**
  * Adds `{% requireAsset "a.js", "b.less" %}` and `{% assets "css" %}` to a nunjucks
- * environment, with whatever block delimiters it is configured with. The page's state comes from
- * the template variable `pageAssets` (Express's `res.render` passes `res.locals`; pass
- * `assets.page()` yourself to `env.render`), or else from the request the middleware is handling.
+ * environment, with whatever block delimiters it is configured with. The tags find the page's
+ * state in the template variable `pageAssets`: Express's `res.render` passes `res.locals`, where
+ * the middleware put it; pass `assets.page()` yourself to `env.render`. A macro imported from
+ * another template sees it when imported `with context`.
  */
 export function addNunjucksTags(env: Environment): Environment {
   if (!env || typeof env.addExtension !== 'function') {
@@ -80,11 +80,12 @@ function pick(error: unknown): object {
 }
 
 function pageOf(context: Context): PageAssets {
-  const page = context.lookup('pageAssets') ?? rendering.page;
+  const page = context.lookup('pageAssets');
   if (!page || typeof (page as PageAssets).require !== 'function') {
     throw new Error(
       'No page asset state: render through res.render with app.use(assets.middleware()), ' +
-        'or pass { pageAssets: assets.page() } to env.render',
+        'or pass { pageAssets: assets.page() } to env.render; a macro that requires assets ' +
+        'is imported "with context"',
     );
   }
   return page as PageAssets;

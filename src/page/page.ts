@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Build } from '../build/loaded';
 import { AssetMissingError } from '../registry/errors';
 import type { Kind } from '../registry/options';
-import type { Registry } from '../registry/registry';
+import { nearestNames } from '../registry/nearest';
+import type { AssetState } from '../state';
 import { linkHeader, preloadLinks, tagsFor } from './tags';
 
 /**
@@ -10,24 +10,58 @@ import { linkHeader, preloadLinks, tagsFor } from './tags';
  * passes any template engine's escaping unchanged; random per process, so page content cannot
  * forge it. It starts with a `Z`, rare in markup and text: `indexOf` finds a mark by looking for
  * its first character (memchr), so every page is scanned at that speed (a regex, or a mark
- * starting with a common letter, cost a 5 kB page 15,000-24,000 instructions more).
+ * starting with a common letter, made filling a 5 kB page measurably slower).
  */
 const MARK = `Zasset_registry_${randomBytes(8).toString('hex')}_`;
 const MARKS: Record<Kind, string> = { css: `${MARK}css`, js: `${MARK}js` };
 const KINDS = new Set<unknown>(['css', 'js']);
 
-/**
- * The page whose template is being rendered right now, for template code that cannot see the
- * page's variables (a nunjucks macro imported without context, say). Template engines render
- * synchronously once their files are loaded, so the middleware sets it around `res.render`'s
- * call (an AsyncLocalStorage would cost every request of the app its async hooks).
- */
-export const rendering: { page?: PageAssets } = {};
+/** The needs of one page in one registry. */
+class RegistryNeeds {
+  /** The names required, as given: checked at once, expanded to dependencies when read. */
+  readonly required = new Set<string>();
+  private expanded?: ReadonlySet<string>;
+
+  constructor(readonly source: AssetState) {}
+
+  get needs(): ReadonlySet<string> {
+    this.expanded ??= this.source.registry.expand([...this.required]);
+    return this.expanded;
+  }
+
+  add(name: string): void {
+    this.required.add(name);
+    this.expanded = undefined;
+  }
+
+  tags(kind: Kind, nonce?: string): string {
+    const { current, options } = this.source;
+    return this.required.size
+      ? tagsFor(current, options.publicUrl.crossOrigin, this.needs, kind, nonce)
+      : '';
+  }
+
+  linkHeader(): string | undefined {
+    const { current, options } = this.source;
+    return this.required.size
+      ? linkHeader(current, options.publicUrl.crossOrigin, this.needs)
+      : undefined;
+  }
+
+  preloadLinks(): string[] {
+    const { current, options } = this.source;
+    return this.required.size
+      ? preloadLinks(current, options.publicUrl.crossOrigin, this.needs)
+      : [];
+  }
+}
 
 /**
  * What one page (one response, one e-mail) needs: every requirement made while handling and
  * rendering it, expanded to dependencies. The handler API, the locals helpers and the template
- * tags all go through this one object.
+ * tags all go through this one object. A page can draw on several registries (a site's and an
+ * admin's, each with its own middleware): a name goes to the first that registers it, and the
+ * tags are each registry's in that order, each under its own `publicPath`.
  */
 export class PageAssets {
   /**
@@ -37,22 +71,35 @@ export class PageAssets {
   missing?: AssetMissingError;
   /** Sends `103 Early Hints` for needs not hinted yet; set by the middleware when enabled. */
   sendHints?: () => void;
-  /** The names required, as given: checked at once, expanded to dependencies when read. */
-  private readonly required = new Set<string>();
-  private expanded?: ReadonlySet<string>;
+  /** One part per registry, in the order the page was given them. */
+  private readonly parts: RegistryNeeds[];
   /** What {@link fill} returned last: filling it again gives it back without a second pass. */
   private filled?: string;
 
-  constructor(
-    private readonly registry: Registry,
-    private readonly currentBuild: () => Build,
-    private readonly publicPath: string,
-  ) {}
+  constructor(source: AssetState) {
+    this.parts = [new RegistryNeeds(source)];
+  }
 
-  /** Every needed asset, dependencies included. */
+  /** The registries the page draws on, in the order it was given them. */
+  get sources(): readonly AssetState[] {
+    return this.parts.map((part) => part.source);
+  }
+
+  /** Lets the page draw on another registry too, after those it has. */
+  addSource(source: AssetState): void {
+    if (this.parts.some((part) => part.source === source)) return;
+    this.parts.push(new RegistryNeeds(source));
+  }
+
+  /** Every needed asset, dependencies included, of every registry. */
   get needs(): ReadonlySet<string> {
-    this.expanded ??= this.registry.expand([...this.required]);
-    return this.expanded;
+    if (this.parts.length === 1) return this.parts[0].needs;
+    return new Set(this.parts.flatMap((part) => [...part.needs]));
+  }
+
+  /** The needed assets of one of the page's registries, dependencies included. */
+  needsOf(source: AssetState): ReadonlySet<string> {
+    return this.parts.find((part) => part.source === source)?.needs ?? new Set();
   }
 
   /**
@@ -60,19 +107,15 @@ export class PageAssets {
    * Throws `AssetMissingError` for an unregistered name, `TypeError` for one that is no string.
    */
   require(...names: unknown[]): void {
-    // A handler's call is a few strings: flatten only when a list was passed.
     const flat = names.some(Array.isArray) ? names.flat() : names;
     for (let i = 0; i < flat.length; i++) {
       const name = flat[i];
       if (typeof name !== 'string') {
         throw new TypeError(`Asset names must be strings; argument ${i + 1} is ${describe(name)}`);
       }
-      if (this.required.has(name)) continue;
-      if (!this.registry.has(name)) {
-        throw (this.missing = new AssetMissingError(name, this.registry.suggest(name)));
-      }
-      this.required.add(name);
-      this.expanded = undefined;
+      const part = this.parts.find((candidate) => candidate.source.registry.has(name));
+      if (!part) throw (this.missing = new AssetMissingError(name, this.suggest(name)));
+      if (!part.required.has(name)) part.add(name);
     }
   }
 
@@ -83,51 +126,36 @@ export class PageAssets {
 
   /** The tags of `kind` for what the page needs so far. */
   tags(kind: Kind, nonce?: string): string {
-    return tagsFor(this.currentBuild(), this.publicPath, this.needs, kind, nonce);
+    return this.parts
+      .map((part) => part.tags(kind, nonce))
+      .filter(Boolean)
+      .join('\n');
   }
 
   /** Replaces the marks in a rendered page with the tags of everything the page needed. */
   fill(html: string, nonce?: string): string {
     if (html === this.filled) return html;
-    return (this.filled = this.pieces(html, nonce)?.join('') ?? html);
+    return (this.filled = this.filledText(html, nonce));
   }
 
-  /**
-   * The page filled, as the UTF-8 bytes that `Buffer.from(fill(html))` gives, for the middleware:
-   * Express makes a page of 1,000 characters or more that it sends as a string into a `Buffer`
-   * anyway; made from the page's pieces, the filled page is never a string of its own (a 5 kB
-   * page allocates 5 kB less, which the garbage collector would otherwise sweep on every
-   * request). Undefined for a page without marks, one {@link fill} returned, and one that is
-   * shorter filled than 1,000 characters (Express may send those as strings).
-   * @internal
-   */
-  bytes(html: string, nonce?: string): Buffer | undefined {
-    const pieces = html === this.filled ? undefined : this.pieces(html, nonce);
-    if (!pieces) return undefined;
-    let characters = 0;
-    for (const piece of pieces) characters += piece.length;
-    if (characters < 1000) return undefined;
-    let length = 0;
-    for (const piece of pieces) length += Buffer.byteLength(piece);
-    const bytes = Buffer.allocUnsafe(length);
-    let at = 0;
-    for (const piece of pieces) at += bytes.write(piece, at);
-    return bytes;
+  /** `Link` header values preloading the bundles the page needs. */
+  preloadLinks(): string[] {
+    return this.parts.flatMap((part) => part.preloadLinks());
   }
 
-  /**
-   * The page cut at its marks, each mark's tags in its place; undefined when it has none. Text
-   * around a mark without tags stays one piece: the two halves of a character (a surrogate pair)
-   * on either side of it must meet again.
-   */
-  private pieces(html: string, nonce?: string): string[] | undefined {
+  /** The same as one `Link` header value (comma-separated), undefined when nothing is needed. */
+  linkHeader(): string | undefined {
+    const values = this.parts.map((part) => part.linkHeader()).filter(Boolean);
+    return values.length ? values.join(', ') : undefined;
+  }
+
+  /** The page with its marks filled, in one pass; each kind's tags are made once. */
+  private filledText(html: string, nonce?: string): string {
     let at = html.indexOf(MARK);
-    if (at === -1) return undefined;
-    // One pass over the page; each kind's tags are made once, however many marks there are.
+    if (at === -1) return html;
     let css: string | undefined;
     let js: string | undefined;
-    const pieces: string[] = [];
-    let text = '';
+    let filled = '';
     let done = 0;
     while (at !== -1) {
       const after = at + MARK.length;
@@ -135,29 +163,20 @@ export class PageAssets {
       if (kind) {
         const tags =
           kind === 'css' ? (css ??= this.tags('css', nonce)) : (js ??= this.tags('js', nonce));
-        text += html.slice(done, at);
-        if (tags) {
-          pieces.push(text, tags);
-          text = '';
-        }
+        filled += html.slice(done, at) + tags;
         done = after + kind.length;
       }
       at = html.indexOf(MARK, after);
     }
-    pieces.push(text + html.slice(done));
-    return pieces;
+    return filled + html.slice(done);
   }
 
-  /** `Link` header values preloading the bundles the page needs. */
-  preloadLinks(): string[] {
-    return this.required.size ? preloadLinks(this.currentBuild(), this.publicPath, this.needs) : [];
-  }
-
-  /** The same as one `Link` header value (comma-separated), undefined when nothing is needed. */
-  linkHeader(): string | undefined {
-    return this.required.size
-      ? linkHeader(this.currentBuild(), this.publicPath, this.needs)
-      : undefined;
+  /** The registered names nearest to `name`, of all the page's registries. */
+  private suggest(name: string): string[] {
+    return nearestNames(
+      name,
+      this.parts.flatMap((part) => part.source.registry.suggest(name)),
+    );
   }
 }
 
@@ -177,13 +196,14 @@ function describe(value: unknown): string {
     : `the ${typeof value} ${String(value)}`;
 }
 
-/** The CSP nonce the app set for this response, if any. */
-export function nonceOf(res: { locals: Record<string, unknown> }): string | undefined {
-  return nonceIn(res.locals);
-}
-
 /** The CSP nonce in a response's locals (`cspNonce`), if any. */
 export function nonceIn(locals: Record<string, unknown> | undefined): string | undefined {
   const nonce = locals?.cspNonce;
   return typeof nonce === 'string' && nonce ? nonce : undefined;
+}
+
+/** The page state of a response's locals, if a middleware of this library put one there. */
+export function pageIn(locals: Record<string, unknown> | undefined): PageAssets | undefined {
+  const page = locals?.pageAssets;
+  return page instanceof PageAssets ? page : undefined;
 }

@@ -24,10 +24,13 @@ interface Chosen {
 
 const tables = new WeakMap<Build, TagTable>();
 
-function tableOf(build: Build, publicPath: string): TagTable {
+/**
+ * The tag table of a build. `crossOrigin`: whether the bundles are on another origin than the
+ * page (a CDN), so that tags and preloads carry `crossorigin` (the same for every page of a build).
+ */
+function tableOf(build: Build, crossOrigin: boolean): TagTable {
   let table = tables.get(build);
   if (table) return table;
-  const crossOrigin = /^https?:\/\//.test(publicPath);
   const bundleOf = new Map<string, number>();
   build.bundles.forEach((bundle, i) => {
     for (const member of bundle.members) bundleOf.set(member.asset, i);
@@ -45,11 +48,11 @@ function tableOf(build: Build, publicPath: string): TagTable {
 /** Indexes in `build.bundles`, in load order, of the bundles of `kind` that hold any of `needs`. */
 export function bundlesFor(
   build: Build,
-  publicPath: string,
+  crossOrigin: boolean,
   needs: ReadonlySet<string>,
   kind?: Kind,
 ): number[] {
-  const all = chosenFor(tableOf(build, publicPath), needs).bundles;
+  const all = chosenFor(tableOf(build, crossOrigin), needs).bundles;
   return kind ? all.filter((i) => build.bundles[i].kind === kind) : all;
 }
 
@@ -70,16 +73,16 @@ function chosenFor(table: TagTable, needs: ReadonlySet<string>): Chosen {
 /** The `<link>`/`<script>` tags of the bundles of `kind` that hold what the page needs. */
 export function tagsFor(
   build: Build,
-  publicPath: string,
+  crossOrigin: boolean,
   needs: ReadonlySet<string>,
   kind: Kind,
   nonce?: string,
 ): string {
-  const table = tableOf(build, publicPath);
+  const table = tableOf(build, crossOrigin);
   const chosen = chosenFor(table, needs);
   if (!nonce && chosen.tags[kind] !== undefined) return chosen.tags[kind];
   const nonceAttribute = nonce ? ` nonce="${escapeHtml(nonce)}"` : '';
-  const printed = bundlesFor(build, publicPath, needs, kind)
+  const printed = bundlesFor(build, crossOrigin, needs, kind)
     .map((i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`)
     .join('\n');
   if (!nonce) chosen.tags[kind] = printed;
@@ -89,10 +92,10 @@ export function tagsFor(
 /** `Link` header values that preload the bundles the page needs, styles first. */
 export function preloadLinks(
   build: Build,
-  publicPath: string,
+  crossOrigin: boolean,
   needs: ReadonlySet<string>,
 ): string[] {
-  const table = tableOf(build, publicPath);
+  const table = tableOf(build, crossOrigin);
   const chosen = chosenFor(table, needs);
   if (!chosen.links) {
     const byKind = (kind: Kind) =>
@@ -105,11 +108,11 @@ export function preloadLinks(
 /** The `Link` header preloading the bundles the page needs: one field, made once per needs. */
 export function linkHeader(
   build: Build,
-  publicPath: string,
+  crossOrigin: boolean,
   needs: ReadonlySet<string>,
 ): string | undefined {
-  const chosen = chosenFor(tableOf(build, publicPath), needs);
-  chosen.linkHeader ??= preloadLinks(build, publicPath, needs).join(', ');
+  const chosen = chosenFor(tableOf(build, crossOrigin), needs);
+  chosen.linkHeader ??= preloadLinks(build, crossOrigin, needs).join(', ');
   return chosen.linkHeader || undefined;
 }
 

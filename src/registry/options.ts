@@ -1,11 +1,15 @@
 import path from 'node:path';
-import { nearestNames } from './nearest';
 
-/** One registry entry: a name under `root`, or the name with its dependencies and bundle group. */
-export type AssetEntry = string | { path: string; deps?: readonly string[]; bundle?: string };
+import { hint, isNonEmptyString, resolveEntry } from './entries';
+import { checkPublicPath, resolvePublicUrl } from './publicUrl';
+import type { PublicUrl } from './publicUrl';
+import type { AssetEntry, Kind, ResolvedAsset } from './entries';
+
+export type { AssetEntry, Kind, ResolvedAsset } from './entries';
+export { kindOf } from './entries';
+export type { PublicUrl } from './publicUrl';
 
 export type Mode = 'production' | 'development';
-export type Kind = 'js' | 'css';
 
 /** Options of {@link defineAssets}. Relative folders are resolved against `process.cwd()`. */
 export interface AssetOptions {
@@ -75,19 +79,13 @@ export interface AssetOptions {
   requirePrebuilt?: boolean;
 }
 
-export interface ResolvedAsset {
-  readonly name: string;
-  readonly kind: Kind;
-  readonly deps: readonly string[];
-  readonly bundle: string;
-  /** Position in the declaration, used to break ties in dependency order. */
-  readonly index: number;
-}
-
 export interface ResolvedOptions {
   readonly roots: readonly string[];
   readonly outDir: string;
+  /** The URL prefix of the bundles, ending in "/". */
   readonly publicPath: string;
+  /** The same, resolved into its parts. */
+  readonly publicUrl: PublicUrl;
   readonly mode: Mode;
   readonly keepVersions: number;
   readonly budget: Readonly<Partial<Record<Kind, number>>>;
@@ -116,15 +114,6 @@ const KNOWN = new Set([
   'requirePrebuilt',
 ]);
 
-const ENTRY_KEYS = new Set(['path', 'deps', 'bundle']);
-
-const KIND_OF_EXTENSION: Record<string, Kind> = { '.js': 'js', '.css': 'css', '.less': 'css' };
-
-/** The kind of an asset by its extension, or undefined for one the library does not handle. */
-export function kindOf(name: string): Kind | undefined {
-  return KIND_OF_EXTENSION[path.posix.extname(name).toLowerCase()];
-}
-
 /**
  * Checks the options once and returns them resolved and frozen. Throws `TypeError` naming the
  * option; an unknown one with the known names nearest to it (`Unknown option "roots". Did you
@@ -145,17 +134,7 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
   if (!isNonEmptyString(options.outDir)) {
     throw new TypeError('Option "outDir" must be a folder name');
   }
-  const publicPath = options.publicPath ?? '/assets/';
-  if (
-    !isNonEmptyString(publicPath) ||
-    !/^(\/|https?:\/\/[^/]+\/)/.test(publicPath) ||
-    !isDecodable(publicPath)
-  ) {
-    throw new TypeError(
-      'Option "publicPath" must start with "/" or be an absolute http(s) URL, e.g. "/assets/"' +
-        ', with "%" only in escapes like "%20"',
-    );
-  }
+  const publicPath = checkPublicPath(options.publicPath ?? '/assets/');
   const mode =
     options.mode ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development');
   if (mode !== 'production' && mode !== 'development') {
@@ -174,10 +153,12 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
   if (!Array.isArray(options.assets)) {
     throw new TypeError('Option "assets" must be a list of asset names or { path, deps, bundle }');
   }
+  const prefix = publicPath.endsWith('/') ? publicPath : `${publicPath}/`;
   return Object.freeze({
     roots: Object.freeze(roots.map((root) => path.resolve(root))),
     outDir: path.resolve(options.outDir),
-    publicPath: publicPath.endsWith('/') ? publicPath : `${publicPath}/`,
+    publicPath: prefix,
+    publicUrl: resolvePublicUrl(prefix),
     mode,
     keepVersions,
     budget: Object.freeze(budget),
@@ -188,38 +169,6 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
     report: booleanOption(options, 'report', true),
     requirePrebuilt: booleanOption(options, 'requirePrebuilt', false),
     assets: Object.freeze(options.assets.map(resolveEntry)),
-  });
-}
-
-function resolveEntry(entry: AssetEntry, index: number): ResolvedAsset {
-  const at = (field = '') => `Option "assets[${index}]${field}"`;
-  const spec = typeof entry === 'string' ? { path: entry } : entry;
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    throw new TypeError(`${at()} must be a name or { path, deps, bundle }`);
-  }
-  for (const key of Object.keys(spec)) {
-    if (!ENTRY_KEYS.has(key)) {
-      throw new TypeError(
-        `${at()} has an unknown key ${JSON.stringify(key)}${hint(key, ENTRY_KEYS)}`,
-      );
-    }
-  }
-  if (!isNonEmptyString(spec.path))
-    throw new TypeError(`${at('.path')} must be a non-empty string`);
-  const deps = spec.deps ?? [];
-  if (!Array.isArray(deps) || !deps.every(isNonEmptyString)) {
-    throw new TypeError(`${at('.deps')} must be a list of asset names`);
-  }
-  const bundle = spec.bundle ?? 'main';
-  if (typeof bundle !== 'string' || !/^[A-Za-z0-9_-]+$/.test(bundle)) {
-    throw new TypeError(`${at('.bundle')} must be a name of letters, digits, "_" or "-"`);
-  }
-  return Object.freeze({
-    name: spec.path,
-    kind: kindOf(spec.path) ?? 'js', // checked with a named AssetConfigError by the registry
-    deps: Object.freeze([...deps]),
-    bundle,
-    index,
   });
 }
 
@@ -244,33 +193,10 @@ function bytesPerKind(
   return result;
 }
 
-/** Whether a URL's escapes are whole and its text is well-formed, so it can be encoded. */
-function isDecodable(url: string): boolean {
-  try {
-    decodeURI(url);
-    encodeURI(url);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function booleanOption(options: AssetOptions, key: keyof AssetOptions, fallback: boolean) {
   const value = options[key] ?? fallback;
   if (typeof value !== 'boolean') throw new TypeError(`Option "${key}" must be true or false`);
   return value;
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
-}
-
-/** `. Did you mean "x"?` for an unknown key near known ones, else nothing. */
-function hint(key: string, known: Iterable<string>): string {
-  const nearest = nearestNames(key, known);
-  return nearest.length
-    ? `. Did you mean ${nearest.map((name) => JSON.stringify(name)).join(', ')}?`
-    : '';
 }
 
 /**

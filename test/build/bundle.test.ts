@@ -1,20 +1,15 @@
 import vm from 'node:vm';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  FlattenMap,
-  TraceMap,
-  decodedMappings,
-  encodedMap,
-  originalPositionFor,
-} from '@jridgewell/trace-mapping';
-import type { EncodedSourceMap } from '@jridgewell/trace-mapping';
+import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { concatenate, mapBytes } from '../../src/build/bundle';
 import type { Member } from '../../src/build/bundle';
 import { JsonBytes } from '../../src/compile/types';
 import type { SourceMap } from '../../src/compile/types';
 import { compileScript } from '../../src/compile/javascript';
+import { compileStylesheet } from '../../src/compile/stylesheet';
 import type { CompileSettings } from '../../src/compile/types';
+import { NODE_MODULES, tempDir, writeFiles } from '../helpers';
 
 const settings: CompileSettings = { minify: true, roots: ['/srv/assets'], urlPrefix: '' };
 
@@ -135,80 +130,88 @@ describe('concatenate', () => {
     expect(code).toBe('a{color:red}\nb{color:blue}');
   });
 
-  describe('the joined map', () => {
-    /** Every segment with its source and name spelled out: indexes differ between ways. */
-    function resolved(map: SourceMap) {
-      const trace = new TraceMap(map as never);
-      return decodedMappings(trace).map((line) =>
-        line.map(([column, source, originalLine, originalColumn, name]) => [
-          column,
-          source === undefined ? undefined : trace.sources[source],
-          originalLine,
-          originalColumn,
-          name === undefined ? undefined : trace.names[name],
-        ]),
+  describe('the written map, read as DevTools reads it', () => {
+    /** Where `marker` first is in the bundle, mapped back through the map as written. */
+    function origin(bundle: { code: string; map: SourceMap }, marker: string) {
+      const trace = new TraceMap(JSON.parse(mapBytes(bundle.map).toString()) as never);
+      const lines = bundle.code.split('\n');
+      const line = lines.findIndex((text) => text.includes(marker));
+      expect(line).toBeGreaterThanOrEqual(0);
+      const column = lines[line].indexOf(marker);
+      const { source, line: originalLine } = originalPositionFor(trace, { line: line + 1, column });
+      return { source, line: originalLine };
+    }
+
+    /** The 1-based line of the first line of `file` that holds `text`. */
+    function lineOf(file: string, text: string): number {
+      return (
+        fs
+          .readFileSync(file, 'utf8')
+          .split('\n')
+          .findIndex((each) => each.includes(text)) + 1
       );
     }
 
-    /** The general way: each member's map decoded and placed at its first line. */
-    function flattened(members: readonly Member[], kind: 'js' | 'css'): SourceMap {
-      let line = 0;
-      const sections = [];
-      for (const member of members) {
-        let code = member.code.replace(/\s+$/, '');
-        if (kind === 'js' && code && !code.endsWith(';')) code += ';';
-        if (member.map)
-          sections.push({ offset: { line, column: 0 }, map: member.map as EncodedSourceMap });
-        line += code.split('\n').length;
-      }
-      return encodedMap(new FlattenMap({ version: 3, sections })) as unknown as SourceMap;
-    }
-
-    test("says for every segment what decoding and placing each member says (jQuery's own map, members with and without maps)", async () => {
-      const dist = path.join(__dirname, '..', '..', 'node_modules', 'jquery', 'dist');
-      const jquery: Member = {
-        name: 'jquery.min.js',
-        code: fs.readFileSync(path.join(dist, 'jquery.min.js'), 'utf8'),
-        map: JSON.parse(fs.readFileSync(path.join(dist, 'jquery.min.map'), 'utf8')) as SourceMap,
-      };
-      const members = [
-        await compiled('first.js', 'var first = function named(x) { return x * 2; };\n'),
-        { name: 'plain.js', code: 'one();\ntwo();' },
-        jquery,
-        await compiled('last.js', '\n\nwindow.last = first(1) + jQuery.fn.jquery.length;\n'),
-      ];
-      const { map } = concatenate('js', members, 'main.js');
-      expect(map.sources).toEqual(['first.js', 'jquery.js', 'last.js']);
-      expect(map.names.length).toBeGreaterThan(100);
-      expect(resolved(map)).toEqual(resolved(flattened(members, 'js')));
+    test('a script bundle: positions in members in its middle (jQuery, a strict file) go back to their file and line', async () => {
+      const library = async (name: string) =>
+        compiled(name, fs.readFileSync(path.join(NODE_MODULES, name), 'utf8'));
+      const bundle = concatenate(
+        'js',
+        [
+          await compiled('first.js', 'var first = 1;\nconsole.log("first-marker");\n'),
+          await library('jquery/dist/jquery.js'),
+          await compiled('strict.js', '"use strict";\n\n\nconsole.log("strict-marker");\n'),
+          { name: 'plain.js', code: 'one();\ntwo();' },
+          await compiled('last.js', '\nconsole.log("last-marker");\n'),
+        ],
+        'main.js',
+      );
+      const jquery = path.join(NODE_MODULES, 'jquery/dist/jquery.js');
+      const unrecognized = '"Syntax error, unrecognized expression: "';
+      expect(origin(bundle, 'first-marker')).toEqual({ source: 'first.js', line: 2 });
+      expect(origin(bundle, unrecognized)).toEqual({
+        source: 'jquery/dist/jquery.js',
+        line: lineOf(jquery, unrecognized),
+      });
+      expect(origin(bundle, 'strict-marker')).toEqual({ source: 'strict.js', line: 4 });
+      expect(origin(bundle, 'last-marker')).toEqual({ source: 'last.js', line: 2 });
     });
 
-    test('segments without a source or a name, empty lines, shared sources: the same as the general way', () => {
-      const member = (name: string, mappings: string, names: string[]): Member => ({
-        name,
-        code: Array.from({ length: 6 }, (_, i) => `.${name.slice(0, 1)}${i}{x:${i}}`).join('\n'),
-        map: {
-          version: 3,
-          sources: [name, 'partial.less'],
-          sourcesContent: [`/* ${name} */`, '@x: 1;'],
-          names,
-          mappings,
-        },
+    test("a stylesheet bundle: bootstrap 3's LESS partials and a file after it go back to their file and line", async () => {
+      const dir = tempDir();
+      writeFiles(dir, {
+        'site/first.less': '@c: red;\n.first-marker { color: @c; }\n',
+        'site/middle.less': '// after bootstrap\n\n.middle-marker {\n  color: blue;\n}\n',
+        'site/last.less': '.last-marker { margin: 0; }\n',
       });
-      const members = [
-        // the first segment has no source; then a source, then a name
-        member('a.less', 'A,CAAA,EACCA;;ACAAC,gBAAiB', ['one', 'two']),
-        // the first source segment has no name, a later one has
-        member('b.less', ';IAAI,CCAC;AAAAA', ['three']),
-        { name: 'plain.css', code: 'p{}' },
-        // no names at all, a long jump back in the original
-        member('c.less', 'AAAA;AA+BA,CAAC', []),
-      ];
-      const { map } = concatenate('css', members, 'main.css');
-      const general = flattened(members, 'css');
-      expect(map.sources).toEqual(general.sources);
-      expect(resolved(map)).toEqual(resolved(general));
-      expect(resolved(map).flat().length).toBe(11);
+      const roots = [dir, NODE_MODULES];
+      const stylesheet = async (name: string) => {
+        const file = name.startsWith('bootstrap/')
+          ? path.join(NODE_MODULES, name)
+          : path.join(dir, name);
+        const source = fs.readFileSync(file, 'utf8');
+        const read = (other: string) => fs.promises.readFile(other).catch(() => undefined);
+        const output = await compileStylesheet(name, file, source, { ...settings, roots }, read);
+        return { name, ...output };
+      };
+      const bundle = concatenate(
+        'css',
+        [
+          await stylesheet('site/first.less'),
+          await stylesheet('bootstrap/less/bootstrap.less'),
+          await stylesheet('site/middle.less'),
+          await stylesheet('site/last.less'),
+        ],
+        'main.css',
+      );
+      const glyphicons = path.join(NODE_MODULES, 'bootstrap/less/glyphicons.less');
+      expect(origin(bundle, '.first-marker')).toEqual({ source: 'site/first.less', line: 2 });
+      expect(origin(bundle, '.glyphicon-asterisk:before')).toEqual({
+        source: 'bootstrap/less/glyphicons.less',
+        line: lineOf(glyphicons, '.glyphicon-asterisk'),
+      });
+      expect(origin(bundle, '.middle-marker')).toEqual({ source: 'site/middle.less', line: 3 });
+      expect(origin(bundle, '.last-marker')).toEqual({ source: 'site/last.less', line: 1 });
     });
   });
 
@@ -260,10 +263,12 @@ describe('concatenate', () => {
       });
     });
 
-    test('a map the general way must join gets them decoded', () => {
-      const sectioned = asBytes(member('c', ['/* c */']));
-      (sectioned.map as SourceMap).sourceRoot = 'x/';
-      const { map } = concatenate('css', [asBytes(members[0]), sectioned], 'main.css');
+    test('a map with a sourceRoot: its sources are named through it, their contents kept as bytes', () => {
+      const rooted = asBytes(member('c', ['/* c */']));
+      (rooted.map as SourceMap).sourceRoot = 'x/';
+      const { map } = concatenate('css', [asBytes(members[0]), rooted], 'main.css');
+      expect(map.sources).toEqual(['a/0.less', 'a/1.less', 'x/c/0.less']);
+      expect(map.sourcesContent).toBeInstanceOf(JsonBytes);
       expect(JSON.parse(mapBytes(map).toString()).sourcesContent).toEqual([
         'line "one"\n\u2028 ünï',
         null,

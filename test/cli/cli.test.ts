@@ -22,7 +22,18 @@ describe('asset-registry', () => {
     const { code, stdout } = await cli(['--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: asset-registry <command> <registry-module>/);
-    for (const word of ['build', 'report', 'audit', '--scan', '--json', 'tsx', 'Exit codes']) {
+    const words = [
+      'build',
+      'report',
+      'audit',
+      'nginx',
+      '--scan',
+      '--out',
+      '--json',
+      'tsx',
+      'Exit codes',
+    ];
+    for (const word of words) {
       expect(stdout).toContain(word);
     }
   });
@@ -46,6 +57,8 @@ describe('asset-registry', () => {
       [['audit', 'assets.js'], /audit needs the folders to scan/],
       [['audit', 'assets.js', '--scan', 'no-such-folder'], /cannot scan "no-such-folder"/],
       [['audit', 'nothing.js', '--scan', 'assets.js'], /nothing\.js exports no registry/],
+      [['build', 'assets.js', '--out', 'nginx'], /--out is for nginx/],
+      [['nginx', 'assets.js', '--json'], /--json is for report and audit/],
     ];
     const results = new Map<string, Run>();
     beforeAll(async () => {
@@ -300,6 +313,33 @@ describe('asset-registry', () => {
       expect(stderr).toMatch(
         /bundle "(main|admin)\.js" is [\d,]+ B as brotli, over its budget of 10 B/,
       );
+    });
+  });
+
+  // test/e2e/nginx.test.ts runs the configuration in nginx; here, the command line.
+  describe('nginx', () => {
+    test('prints http.conf and server.conf, each headed by where it goes; --out writes them', async () => {
+      const dir = siteWithModule();
+      const printed = await cli(['nginx', 'assets.js'], { cwd: dir });
+      expect(printed).toMatchObject({ code: 0, stderr: '' });
+      const at = printed.stdout.indexOf('# server.conf: ');
+      expect(printed.stdout).toMatch(/^# http\.conf: include it in nginx's http block/);
+      expect(at).toBeGreaterThan(0);
+      const main = manifestIn(dir).bundles.find((bundle) => bundle.id === 'main.js')!.file;
+      expect(printed.stdout).toContain(`    /assets/${main} ${main};\n`);
+      expect(printed.stdout).toContain(`alias "${fs.realpathSync(dir)}/out/";`);
+
+      const written = await cli(['nginx', 'assets.js', '--out', 'conf/nginx'], { cwd: dir });
+      expect(written).toEqual({ code: 0, stdout: '', stderr: '' });
+      const read = (file: string) => fs.readFileSync(path.join(dir, 'conf/nginx', file), 'utf8');
+      expect(`${read('http.conf')}\n${read('server.conf')}`).toBe(printed.stdout);
+    });
+
+    test('a registry in development mode is exit 2: nginx serves production builds', async () => {
+      const dir = siteWithModule({ mode: 'development' });
+      const { code, stderr } = await cli(['nginx', 'assets.js'], { cwd: dir });
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/nginx serves production builds/);
     });
   });
 

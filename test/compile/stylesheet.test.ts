@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
+import less from 'less';
 import { AssetBuildError } from '../../src';
+import { less as compiler } from '../../src/compile/compilers';
 import { compileStylesheet } from '../../src/compile/stylesheet';
 import type { CompileSettings } from '../../src/compile/types';
 import { tempDir, writeFiles } from '../helpers';
@@ -93,6 +95,27 @@ describe('compileStylesheet', () => {
     ]);
     expect(code).toBe(`.i{background:url("${copies[0].name}")}`);
     expect(inputs).toContain(path.join(roots[0], 'site/img/i.png'));
+  });
+
+  test("compiles with the application's own less, through its public API, changing nothing of it", async () => {
+    const internals = less as unknown as {
+      SourceMapOutput: { prototype: object };
+      functions: { functionRegistry: { getLocalFunctions(): object } };
+    };
+    const methods = () => {
+      const { prototype } = internals.SourceMapOutput;
+      return Object.getOwnPropertyNames(prototype).map((name) => [
+        name,
+        Object.getOwnPropertyDescriptor(prototype, name)?.value,
+      ]);
+    };
+    const functions = () => ({ ...internals.functions.functionRegistry.getLocalFunctions() });
+    const [methodsBefore, functionsBefore] = [methods(), functions()];
+    const roots = loadPath({ 'site/base.less': '.a { width: percentage(0.5); }\n' });
+    expect((await compile(roots, 'site/base.less')).code).toBe('.a{width:50%}');
+    expect(compiler()).toBe(less);
+    expect(methods()).toEqual(methodsBefore);
+    expect(functions()).toEqual(functionsBefore);
   });
 
   test('without minify, LESS is compiled but not minified', async () => {

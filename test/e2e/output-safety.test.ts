@@ -106,13 +106,12 @@ describe('tags', () => {
         text,
         fc.option(text),
         (base, js, css, nonce) => {
-          const publicPath = base;
           const urls = { js: `${base}${js}`, css: `${base}${css}` };
           const build = buildWith(urls);
           const needs = new Set(['a.js', 'a.css']);
           const crossOrigin = base.startsWith('https:');
           for (const kind of ['css', 'js'] as const) {
-            const [tag] = parseTags(tagsFor(build, publicPath, needs, kind, nonce ?? undefined));
+            const [tag] = parseTags(tagsFor(build, crossOrigin, needs, kind, nonce ?? undefined));
             expect(tag.tag).toBe(kind === 'js' ? 'script' : 'link');
             expect(tag.attributes[kind === 'js' ? 'src' : 'href']).toBe(urls[kind]);
             expect(tag.attributes.integrity).toBe('sha384-AbC+/=');
@@ -143,7 +142,7 @@ describe('tags', () => {
     fc.assert(
       fc.property(text(fc.oneof(urlish, any)), text(urlish), (anything, plain) => {
         const build = buildWith({ js: `/p${anything}`, css: `/p${plain}` });
-        const links = preloadLinks(build, '/', new Set(['a.js', 'a.css']));
+        const links = preloadLinks(build, false, new Set(['a.js', 'a.css']));
         expect(links).toHaveLength(2);
         expectSafeLinks(links.join(', '));
         // For URL-like text, the same URL as the tag's once a browser has escaped the tag's: a

@@ -26,10 +26,7 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
     app.use(errorHandler);
     return app;
   }
-  /**
-   * A fresh copy of this Express, `change`d as it loads: the library extends each response
-   * prototype once, on its first response, so what it finds then is the test's to choose.
-   */
+  /** A fresh copy of this Express, `change`d as it loads, so that the change stays in the test. */
   function freshExpress(change?: (fresh: typeof express) => void): typeof express {
     let fresh: typeof express | undefined;
     jest.isolateModules(() => {
@@ -121,7 +118,9 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
   });
 
   describe('what the middleware changes in Express', () => {
-    test('nothing is set on the response object; its methods come from the prototype', async () => {
+    test("only the responses it handles change: Express's shared response keeps its own methods", async () => {
+      const expressSend = express.response.send;
+      const expressRender = express.response.render;
       const app = page((_req, res) => {
         res.requireAssets('site/widgets.js');
         const own = ['send', 'render', 'requireAssets'].filter((name) => Object.hasOwn(res, name));
@@ -129,9 +128,23 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       });
       const response = await request(app).get('/').expect(200);
       expect(response.text).toBe(
-        `[]<script src="${bundle('main.js').url}" defer integrity="${bundle('main.js').integrity}"></script>`,
+        `["send","render","requireAssets"]<script src="${bundle('main.js').url}" defer integrity="${bundle('main.js').integrity}"></script>`,
       );
       expect(response.headers.link).toContain(bundle('main.js').url);
+      // A second app in the same process, after the first served its pages, sees plain Express.
+      const plain = express();
+      plain.get('/', (_req, res) => {
+        res.json({
+          send: res.send === expressSend,
+          render: res.render === expressRender,
+          requireAssets: 'requireAssets' in res,
+        });
+      });
+      const second = await request(plain).get('/').expect(200);
+      expect(second.body).toEqual({ send: true, render: true, requireAssets: false });
+      expect(express.response.send).toBe(expressSend);
+      expect(express.response.render).toBe(expressRender);
+      expect(Object.hasOwn(express.response, 'requireAssets')).toBe(false);
     });
 
     test('a response that did not pass through the middleware gets Express as it was', async () => {
@@ -144,13 +157,16 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
       app.use(assets.middleware());
       app.get('/after', (_req, res) => res.send('ok'));
       app.use(errorHandler);
-      await request(app).get('/after').expect(200); // the prototype has the methods now
+      await request(app).get('/after').expect(200);
       const before = await request(app).get('/before').expect(200);
       expect(before.text).toBe('<p>asset_registry_ marks are not ours to touch</p>');
       expect(before.headers['x-has-page']).toBe('false');
       expect(before.headers.link).toBeUndefined();
       const missing = await request(app).get('/require-before').expect(500);
-      expect(missing.body).toMatchObject({ code: 'ASSET_SETUP', message: MIDDLEWARE_FIRST });
+      expect(missing.body).toMatchObject({
+        name: 'TypeError',
+        message: 'res.requireAssets is not a function',
+      });
     });
 
     describe('a page it fills goes out as Express sends the same HTML', () => {
@@ -472,7 +488,7 @@ describe.each(EXPRESSES)('middleware under %s', (_label, express) => {
         name: 'AssetSetupError',
         message: MIDDLEWARE_FIRST,
       });
-      await request(app).get('/after').expect(200); // the prototype has the methods now
+      await request(app).get('/after').expect(200);
       const later = await request(app).get('/early').expect(500);
       expect(later.body).toEqual(first.body);
       const needs = await request(app).get('/needs').expect(500);
@@ -815,37 +831,6 @@ describe('page.fill', () => {
     const plain = '<p>no marks, only Z and Zasset_ look-alikes</p>';
     expect(assets.page().fill(plain)).toBe(plain);
     expect(assets.page().fill('')).toBe('');
-  });
-
-  test('page.bytes: the filled page as UTF-8 bytes; nothing for a page without marks', async () => {
-    const assets = await builtSite();
-    const page = assets.page();
-    page.require('site/widgets.js');
-    const [cssMark, jsMark] = [page.placeholder('css'), page.placeholder('js')];
-    const nothing = assets.page(); // no needs: every mark's tags are empty
-    const long = 'ü'.repeat(1000);
-    const pages = [
-      `${long}${cssMark}`,
-      `é${cssMark}€${jsMark}🎉${jsMark}${long}`,
-      `<p>東京</p>${jsMark}${long}`,
-      // A lone surrogate becomes U+FFFD, as Buffer.from makes it.
-      `\ud800${cssMark}\udfff${jsMark}${long}`,
-      // A pair's halves on either side of a mark: one character again where the mark prints nothing.
-      `${long}\ud83d${cssMark}\ude00${jsMark}\ud83d${jsMark}\ude00`,
-    ];
-    for (const html of pages) {
-      for (const nonce of [undefined, 'n0nce']) {
-        for (const which of [page, nothing]) {
-          expect(which.bytes(html, nonce)).toEqual(Buffer.from(which.fill(html, nonce)));
-        }
-      }
-    }
-    expect(Buffer.from(nothing.fill(pages[4])).toString()).toBe(`${long}😀😀`);
-    expect(page.bytes(`<p>no marks, Zasset_ look-alike</p>${long}`)).toBeUndefined();
-    const filled = page.fill(`<p>${cssMark}</p>${long}`);
-    expect(page.bytes(filled)).toBeUndefined(); // what fill gave back is filled already
-    // Under 1,000 characters filled, Express may send a page as a string: left to it.
-    expect(page.bytes(`<p>${cssMark}</p>`)).toBeUndefined();
   });
 
   test('with a nonce, every tag carries it', async () => {

@@ -138,6 +138,17 @@ describe('nunjucks without Express', () => {
     );
   });
 
+  test('a macro imported without context cannot see the page, and the message says to import it with context', async () => {
+    const assets = await builtSite();
+    const env = assets.nunjucks(new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS)));
+    const importing = (how: string) =>
+      `{% from "macros.njk" import editor${how} %}{{ editor() }}{% assets "js" %}`;
+    const page = assets.page();
+    expect(() => env.renderString(importing(''), { pageAssets: page })).toThrow(/with context/);
+    const html = env.renderString(importing(' with context'), { pageAssets: page });
+    expect(bundleIds(page.fill(html))).toEqual(['main.js', 'admin.js']);
+  });
+
   test('adding the tags twice to one environment is harmless', async () => {
     const assets = await builtSite();
     const env = new nunjucks.Environment();

@@ -1,7 +1,8 @@
 /**
  * Jest's globalSetup: the tools from outside npm that the tests drive. The browser tests run
- * Debian's Chromium (test/chromium.ts), and the dcz tests decode with the `zstd` command, an
- * implementation independent of the library's. When one is missing, it installs it where it can
+ * Debian's Chromium (test/chromium.ts), the dcz tests decode with the `zstd` command, an
+ * implementation independent of the library's, and test/e2e/nginx.test.ts runs Debian's nginx
+ * with its brotli_static module (test/nginx.ts). When one is missing, it installs it where it can
  * (as root, with apt-get), or else stops at once with one line that says what to run: no test is
  * skipped for want of a tool.
  */
@@ -9,12 +10,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHROMIUM } from '../chromium';
+import { BROTLI_STATIC_MODULE, NGINX } from '../nginx';
 
 /** Debian's packages the tests need that are not installed, as `apt-get install` names them. */
 export function missingPackages(): string[] {
   const missing = [];
   if (!isExecutable(CHROMIUM)) missing.push('chromium');
   if (!onPath('zstd')) missing.push('zstd');
+  if (!isExecutable(NGINX)) missing.push('nginx');
+  if (!fs.existsSync(BROTLI_STATIC_MODULE)) missing.push('libnginx-mod-http-brotli-static');
   return missing;
 }
 
