@@ -80,13 +80,21 @@ run(async function main() {
         `require(${JSON.stringify(entry)}).defineAssets(JSON.parse(process.env.BENCH_OPTIONS)).build()`,
         { BENCH_OPTIONS: JSON.stringify(options) },
       ),
+    // The same, then the Express adapter an app mounts next (it loads on first use).
+    mounted: () =>
+      start(
+        `(async () => { const a = require(${JSON.stringify(entry)}).defineAssets(JSON.parse(process.env.BENCH_OPTIONS)); await a.build(); a.middleware(); })()`,
+        { BENCH_OPTIONS: JSON.stringify(options) },
+      ),
   };
-  const taken = { express: [] as Start[], library: [] as Start[] };
+  const taken = { express: [] as Start[], library: [] as Start[], mounted: [] as Start[] };
   for (let round = 0; round < runs; round++) {
-    for (const kind of turns(['express', 'library'] as const, round))
+    for (const kind of turns(['express', 'library', 'mounted'] as const, round))
       taken[kind].push(kinds[kind]());
   }
-  const [express, library] = [taken.express, taken.library].map((list) => list.map((s) => s.ms));
+  const [express, library, mounted] = [taken.express, taken.library, taken.mounted].map((list) =>
+    list.map((s) => s.ms),
+  );
   const unwanted = taken.library[0].packages.filter((name) =>
     NOT_IN_PRODUCTION.some((prefix) => name.startsWith(prefix)),
   );
@@ -107,10 +115,19 @@ run(async function main() {
           ),
           '<= 0.50x',
         ],
+        [
+          'the same, then `assets.middleware()`',
+          spread(mounted, ms),
+          spread(
+            mounted.map((value, i) => value / express[i]),
+            times,
+          ),
+          '(what an app pays before it listens)',
+        ],
       ],
     ),
     '',
     `Build-only or development-only packages loaded by the prebuilt start: ${unwanted.join(', ') || 'none'}.`,
-    `All packages it loaded: ${taken.library[0].packages.sort().join(', ')}.`,
+    `All packages it loaded: ${taken.library[0].packages.sort().join(', ') || 'none'}; with the middleware: ${taken.mounted[0].packages.sort().join(', ')}.`,
   ]);
 });

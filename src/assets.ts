@@ -5,10 +5,11 @@ import type { Build } from './build/loaded';
 import type { DevelopmentBuilder } from './development/builder';
 import type { DevelopmentPages } from './development/pages';
 import type { Watcher } from './development/watch';
-import { createErrorHandler, createMiddleware } from './express/middleware';
-import { createNeeds } from './express/needs';
-import { addNunjucksTags } from './page/nunjucks';
-import { PageAssets } from './page/page';
+import type * as Middleware from './express/middleware';
+import type * as Needs from './express/needs';
+import type * as Nunjucks from './page/nunjucks';
+import type * as Page from './page/page';
+import type { PageAssets } from './page/page';
 import { AssetError, applicationFrame, errorMessage } from './registry/errors';
 import { resolveOptions } from './registry/options';
 import type { AssetOptions, ResolvedOptions } from './registry/options';
@@ -150,7 +151,7 @@ export class AssetRegistry {
    * app.listen(3000);
    */
   middleware(): RequestHandler {
-    return createMiddleware(this.state);
+    return adapters().createMiddleware(this.state);
   }
 
   /**
@@ -163,7 +164,7 @@ export class AssetRegistry {
    * app.get('/admin', assets.needs(['admin/editor.js', 'admin/editor.css']), showAdmin);
    */
   needs(...names: (string | readonly string[])[]): RequestHandler {
-    return createNeeds(this.registry, names);
+    return adapters().createNeeds(this.registry, names);
   }
 
   /**
@@ -176,7 +177,7 @@ export class AssetRegistry {
    * @example app.use(assets.errorHandler());
    */
   errorHandler(): ErrorRequestHandler {
-    return createErrorHandler(this.state);
+    return adapters().createErrorHandler(this.state);
   }
 
   /**
@@ -184,7 +185,7 @@ export class AssetRegistry {
    * @example assets.nunjucks(nunjucks.configure('views', { express: app }));
    */
   nunjucks(env: Environment): Environment {
-    return addNunjucksTags(env);
+    return adapters().addNunjucksTags(env);
   }
 
   /**
@@ -192,7 +193,7 @@ export class AssetRegistry {
    * pass it to templates as `pageAssets`, then `fill()` the rendered HTML.
    */
   page(): PageAssets {
-    return new PageAssets(this.state);
+    return new (adapters().PageAssets)(this.state);
   }
 }
 
@@ -209,6 +210,22 @@ export class AssetRegistry {
  */
 export function defineAssets(options: AssetOptions): AssetRegistry {
   return new AssetRegistry(options);
+}
+
+/**
+ * The Express and Nunjucks adapters load when first asked for (`middleware()`, `nunjucks()`...):
+ * `require` and a prebuilt `build()` stay about the registry and its files, and a process that
+ * only builds (the CLI, a deploy script) never loads them.
+ */
+function adapters(): typeof Middleware & typeof Needs & typeof Nunjucks & typeof Page {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
+  return {
+    ...(require('./express/middleware') as typeof Middleware),
+    ...(require('./express/needs') as typeof Needs),
+    ...(require('./page/nunjucks') as typeof Nunjucks),
+    ...(require('./page/page') as typeof Page),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 /**

@@ -3,11 +3,13 @@ import path from 'node:path';
 import type * as Compile from './compile';
 import type * as Encode from './encode';
 import type * as Join from './join';
+import type * as SizeTable from './sizeTable';
 import type * as Write from './write';
 import {
   AssetBuildError,
   AssetConfigError,
   AssetError,
+  bytes,
   errorMessage,
   quote,
 } from '../registry/errors';
@@ -24,7 +26,6 @@ import type { Manifest } from './manifest';
 import { removeAbandonedTemporaries, Writes } from './output';
 import { planOf } from './plan';
 import type { BuildPlan } from './plan';
-import { bytes, sizeTable } from './sizeTable';
 
 /**
  * Builds the registry into `outDir`, or reuses the build already there when no input changed:
@@ -48,7 +49,10 @@ export async function build(registry: Registry, options: ResolvedOptions): Promi
 async function buildPlan(plan: BuildPlan, writes: Writes): Promise<Build> {
   const [inputs, previous] = await Promise.all([hashInputs(plan), readManifest(plan.outDir)]);
   const output = new OutputFiles(plan.outDir);
-  if (previous && (await isUpToDate(previous, plan, inputs))) {
+  // The last build's files are read at once: a reused build serves them, a new one reads its
+  // unchanged bundles and older versions from them.
+  if (previous) output.prefetch(previous);
+  if (previous && (await isUpToDate(previous, plan, inputs, output.read))) {
     return reuse(plan, previous, inputs, output);
   }
   if (plan.requirePrebuilt) {
@@ -57,10 +61,9 @@ async function buildPlan(plan: BuildPlan, writes: Writes): Promise<Build> {
         'run `asset-registry build` at deploy',
     );
   }
-  const { compileChanged, joinBundles, encode, writeBuild } = buildSteps();
+  const { compileChanged, joinBundles, encode, writeBuild, sizeTable } = buildSteps();
   const kept = await reusableBundles(previous, plan, inputs, output.read);
   const toMake = plan.bundles.filter((spec) => !kept.has(spec.id));
-  if (previous) output.prefetch(previous);
   const { compiled, pruneCache } = await compileChanged(
     plan,
     inputs,
@@ -103,7 +106,6 @@ async function reuse(
   inputs: Inputs,
   output: OutputFiles,
 ): Promise<Build> {
-  output.prefetch(manifest);
   // The budget is not part of the fingerprint: lowering it must not cost a rebuild, but it must
   // still fail a startup whose bundles are over it.
   checkBudgets(plan, manifest.bundles.map(budgetEntry));
@@ -118,13 +120,18 @@ async function reuse(
  * The steps that make a new build, loaded on first use: a server that starts from a prebuilt
  * `outDir` never loads the compilers, the source-map tools or the compile cache.
  */
-function buildSteps(): typeof Compile & typeof Join & typeof Encode & typeof Write {
+function buildSteps(): typeof Compile &
+  typeof Join &
+  typeof Encode &
+  typeof Write &
+  typeof SizeTable {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
   return {
     ...(require('./compile') as typeof Compile),
     ...(require('./join') as typeof Join),
     ...(require('./encode') as typeof Encode),
     ...(require('./write') as typeof Write),
+    ...(require('./sizeTable') as typeof SizeTable),
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
 }

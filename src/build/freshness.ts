@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { resolveDisplayName } from '../registry/loadPath';
 import { integrity } from './hash';
 import type { Inputs } from './inputs';
 import type { OutputReader } from './output';
+import { isSourceMap } from './loaded';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { BuildPlan } from './plan';
 
@@ -15,25 +15,27 @@ import type { BuildPlan } from './plan';
 
 /**
  * Whether the last build is this build: the same registry, options and compilers (the
- * fingerprint), every input file unchanged, and every file it wrote still in `outDir`.
+ * fingerprint), every input file unchanged, and every file it wrote still in `outDir` (read
+ * through `read`, which a reused build's files are then loaded from).
  */
 export async function isUpToDate(
   manifest: Manifest,
-  plan: Pick<BuildPlan, 'outDir' | 'roots'>,
+  { outDir, roots }: Pick<BuildPlan, 'outDir' | 'roots'>,
   { fingerprint, sources }: Inputs,
+  read: OutputReader,
 ): Promise<boolean> {
   if (manifest.fingerprint !== fingerprint) return false;
-  // Hashed side by side: the hashes serve the rest of the build too.
-  const same = await Promise.all(
-    Object.entries(manifest.inputs).map(
-      async ([name, hash]) => (await sources.hash(resolveDisplayName(name, plan.roots))) === hash,
+  // Side by side: the hashes serve the rest of the build too.
+  const same = await Promise.all([
+    ...Object.entries(manifest.inputs).map(
+      async ([name, hash]) => (await sources.hashNamed(name, roots)) === hash,
     ),
-  );
-  if (!same.every(Boolean)) return false;
-  const present = await Promise.all(
-    manifest.files.map((file) => exists(path.join(plan.outDir, file))),
-  );
-  return present.every(Boolean);
+    ...manifest.files.map(async (file) =>
+      // Source maps are read on a first request only: their presence is enough.
+      isSourceMap(file) ? exists(path.join(outDir, file)) : (await read(file)) !== undefined,
+    ),
+  ]);
+  return same.every(Boolean);
 }
 
 /**
@@ -55,7 +57,7 @@ export async function reusableBundles(
     old.bundles.map(async (bundle) => {
       if (!bundle.inputs || !bundle.files?.every((file) => listed.has(file))) return;
       for (const name of bundle.inputs) {
-        const hash = await sources.hash(resolveDisplayName(name, plan.roots));
+        const hash = await sources.hashNamed(name, plan.roots);
         if (!hash || hash !== old.inputs[name]) return;
       }
       const present = await Promise.all(

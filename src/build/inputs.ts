@@ -58,13 +58,27 @@ export class SourceFiles {
     return data;
   }
 
-  hash(file: string): Promise<string | undefined> {
+  hash(file: string, stats?: Stats): Promise<string | undefined> {
     let hash = this.hashes.get(file);
     if (!hash) {
-      hash = this.hashOf(file);
+      hash = this.hashOf(file, stats);
       this.hashes.set(file, hash);
     }
     return hash;
+  }
+
+  /**
+   * The hash of a file by its load-path name, as a manifest lists its inputs: the first root
+   * that holds it, found by the `stat` its hash is then known by.
+   */
+  async hashNamed(name: string, roots: readonly string[]): Promise<string | undefined> {
+    for (const root of roots) {
+      const file = path.join(root, ...name.split('/'));
+      if (this.hashes.has(file)) return this.hashes.get(file);
+      const stats = await stat(file).catch(() => undefined);
+      if (stats) return this.hash(file, stats);
+    }
+    return this.hash(path.resolve(name));
   }
 
   /** Bytes of a file already read or hashed, 0 for one that is not. */
@@ -72,10 +86,11 @@ export class SourceFiles {
     return this.sizes.get(file) ?? 0;
   }
 
-  private async hashOf(file: string): Promise<string | undefined> {
+  private async hashOf(file: string, stats?: Stats): Promise<string | undefined> {
     const name = this.kept && displayName(file, this.kept.roots);
     // Taken before the file is read: a change after it moves the mtime past the one recorded.
-    const before = name !== undefined ? await stat(file).catch(() => undefined) : undefined;
+    const before =
+      name !== undefined ? (stats ?? (await stat(file).catch(() => undefined))) : undefined;
     const known = name !== undefined ? this.kept?.known.get(name) : undefined;
     if (before && known && sameFile(before, known)) {
       this.sizes.set(file, before.size);

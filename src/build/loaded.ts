@@ -48,6 +48,11 @@ export interface Build {
   readonly files: ReadonlyMap<string, ServedFile>;
   /** Whether this build came from disk without compiling. */
   readonly reused: boolean;
+  /**
+   * A source map of this build or a kept one, read on its first request: only developer tools
+   * ask for maps, so a server neither reads them at its start nor holds them until then.
+   */
+  readonly sourceMap?: (name: string) => Promise<ServedFile | undefined>;
 }
 
 /** Other encodings of a file, stored next to it and served as that file. */
@@ -62,9 +67,11 @@ export class OutputFiles {
 
   constructor(private readonly outDir: string) {}
 
-  /** Starts reading every file of `manifest` (and of the builds it keeps). */
+  /** Starts reading every file of `manifest` (and of the builds it keeps) but source maps. */
   prefetch(manifest: Manifest): void {
-    for (const file of [...manifest.files, ...manifest.previous.flat()]) void this.read(file);
+    for (const file of [...manifest.files, ...manifest.previous.flat()]) {
+      if (!isSourceMap(file)) void this.read(file);
+    }
   }
 
   /** What the build just wrote: read from memory. */
@@ -110,30 +117,66 @@ export async function loadBuild(
   reused: boolean,
   readOutput: OutputReader = new OutputFiles(outDir).read,
 ): Promise<Build> {
-  const names = [...manifest.files, ...manifest.previous.flat()].filter(
-    (name) => !TWINS.includes(path.extname(name)),
-  );
+  const listed = new Set([...manifest.files, ...manifest.previous.flat()]);
+  const names = [...listed].filter((name) => !TWINS.includes(path.extname(name)));
   const files = new Map<string, ServedFile>();
   const dczOf = new Map(manifest.bundles.map((bundle) => [bundle.file, bundle.dictionaries ?? []]));
-  const listed = new Set([...manifest.files, ...manifest.previous.flat()]);
+  /** A file with its twins and dcz/dcb bodies; undefined when it is gone. */
+  const load = async (name: string) => {
+    const read = (file: string) => (listed.has(file) ? readOutput(file) : undefined);
+    const [body, br, gzip] = await Promise.all([
+      read(name),
+      read(`${name}.br`),
+      read(`${name}.gz`),
+    ]);
+    if (!body) return undefined; // an older build's file removed by hand: not servable, not fatal
+    const dictionaries = await readDictionaries(readOutput, dczOf.get(name));
+    return servedFile(name, body, { br, gzip, dictionaries });
+  };
   await Promise.all(
-    [...new Set(names)].map(async (name) => {
-      const read = (file: string) => (listed.has(file) ? readOutput(file) : undefined);
-      const [body, br, gzip] = await Promise.all([
-        read(name),
-        read(`${name}.br`),
-        read(`${name}.gz`),
-      ]);
-      if (!body) return; // an older build's file removed by hand: not servable, not fatal
-      const dictionaries = await readDictionaries(readOutput, dczOf.get(name));
-      files.set(name, servedFile(name, body, { br, gzip, dictionaries }));
-    }),
+    names
+      .filter((name) => !isSourceMap(name))
+      .map(async (name) => {
+        const file = await load(name);
+        if (file) files.set(name, file);
+      }),
   );
   for (const bundle of manifest.bundles) {
     if (!files.has(bundle.file))
       throw new Error(`Bundle file ${bundle.file} is missing from ${outDir}`);
   }
-  return Object.freeze({ manifest, bundles: Object.freeze(manifest.bundles), files, reused });
+  const maps = new Map<string, Promise<ServedFile | undefined>>();
+  const sourceMap = (name: string) => {
+    if (!isSourceMap(name) || !listed.has(name)) return Promise.resolve(undefined);
+    let map = maps.get(name);
+    if (!map) maps.set(name, (map = load(name)));
+    return map;
+  };
+  return Object.freeze({
+    manifest,
+    bundles: Object.freeze(manifest.bundles),
+    files,
+    reused,
+    sourceMap,
+  });
+}
+
+/**
+ * Every file a build serves, source maps included (read now), by name: for a tool that lists
+ * them all (the nginx configuration), not for a server's start.
+ */
+export async function withSourceMaps(build: Build): Promise<Build> {
+  const files = new Map(build.files);
+  for (const name of [...build.manifest.files, ...build.manifest.previous.flat()]) {
+    const map = name.endsWith('.map') ? await build.sourceMap?.(name) : undefined;
+    if (map) files.set(name, map);
+  }
+  return Object.freeze({ ...build, files });
+}
+
+/** A source map (or its twin): read when asked for, never at a start. */
+export function isSourceMap(file: string): boolean {
+  return /\.map(\.(br|gz))?$/.test(file);
 }
 
 async function readDictionaries(

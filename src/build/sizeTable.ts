@@ -1,3 +1,4 @@
+import { bytes } from '../registry/errors';
 import { dcbUnavailable } from './dcb';
 import { dczUnavailable } from './dictionaries';
 import type { Manifest } from './manifest';
@@ -50,6 +51,4 @@ export function columns(header: readonly string[], rows: readonly (readonly stri
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-export function bytes(count: number): string {
-  return count.toLocaleString('en-US');
-}
+export { bytes } from '../registry/errors';

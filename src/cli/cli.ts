@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { audit, formatAudit } from './audit';
 import { build } from '../build/build';
+import { withSourceMaps } from '../build/loaded';
 import { AssetError } from '../registry/errors';
 import { readManifest } from '../build/manifest';
 import type { ResolvedOptions } from '../registry/options';
@@ -69,7 +70,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     const done = await build(assets.registry, { ...assets.options, ...settings });
     if (command === 'nginx') {
-      const config = nginxConfig(done, assets.options);
+      const config = nginxConfig(await withSourceMaps(done), assets.options);
       if (!values.out) process.stdout.write(`${config.http}\n${config.server}`);
       else await writeNginxConfig(values.out, config);
       return 0;

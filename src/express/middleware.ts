@@ -4,7 +4,6 @@ import { AssetNotBuiltError, AssetSetupError } from '../registry/errors';
 import type { AssetState } from '../state';
 import { attachPage, errorPageOf } from './response';
 import { createFileServer } from './serve';
-import './types';
 
 /** What a route that ran before the middleware is told. */
 const MIDDLEWARE_FIRST =

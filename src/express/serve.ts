@@ -161,31 +161,49 @@ export function createFileServer(
     if (!url.startsWith(prefix)) return false;
     const query = url.indexOf('?', prefix.length);
     const name = url.slice(prefix.length, query === -1 ? undefined : query);
-    const file = currentBuild()?.files.get(name);
+    const build = currentBuild();
+    const file = build?.files.get(name);
+    if (!file && build?.sourceMap && name.endsWith('.map')) {
+      // Source maps are read from outDir on their first request (developer tools only).
+      build.sourceMap(name).then(
+        (map) => send(req, res, name, map),
+        () => send(req, res, name, undefined),
+      );
+      return true;
+    }
+    send(req, res, name, file);
+    return true;
+  };
+
+  function send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    file: ServedFile | undefined,
+  ): void {
     if (!file) {
       res.writeHead(404, {
         'Content-Type': 'text/plain; charset=utf-8',
         'Cache-Control': 'no-store',
       });
       res.end('Not found');
-      return true;
+      return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Method not allowed');
-      return true;
+      return;
     }
     const encoding = dictionaryEncoding(req, file) ?? encodingFor(req.headers['accept-encoding']);
     const variant = variantOf(file, name, encoding);
     if (req.headers['if-none-match'] && fresh(req.headers, { etag: variant.etag })) {
       res.writeHead(304, withEarlierVary(res, variant.notModified));
       res.end();
-      return true;
+      return;
     }
     res.writeHead(200, withEarlierVary(res, variant.headers));
     res.end(req.method === 'HEAD' ? undefined : variant.body);
-    return true;
-  };
+  }
 }
 
 /**

@@ -90,6 +90,11 @@ export class AssetBuildError extends AssetError {
   }
 }
 
+/** A byte count as messages and tables print it: `1,234`. */
+export function bytes(count: number): string {
+  return count.toLocaleString('en-US');
+}
+
 export function quote(name: string): string {
   return JSON.stringify(name);
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { distance } from 'fastest-levenshtein';
+import type * as Levenshtein from 'fastest-levenshtein';
 
 /**
  * The candidates closest to `name`, best first (at most three): a candidate with the same last
@@ -7,6 +7,9 @@ import { distance } from 'fastest-levenshtein';
  * What "did you mean" says for an unknown asset, dependency or option.
  */
 export function nearestNames(name: string, candidates: Iterable<string>): string[] {
+  // Loaded on a first mistake: a server that makes none never loads it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { distance } = require('fastest-levenshtein') as typeof Levenshtein;
   const base = path.posix.basename(name);
   const most = Math.max(2, Math.floor(name.length / 3));
   const scored = [...candidates]

@@ -136,7 +136,18 @@ describe('manifest.json of a build', () => {
     expect(served?.body.equals(fs.readFileSync(path.join(outDir, main.file)))).toBe(true);
     expect(served?.br?.equals(fs.readFileSync(path.join(outDir, `${main.file}.br`)))).toBe(true);
     expect(served?.type).toBe('text/javascript; charset=utf-8');
-    expect(build.files.has(main.map)).toBe(true);
+    // Source maps are read on their first request, not at the start.
+    expect(build.files.has(main.map)).toBe(false);
+  });
+
+  test('a source map is read when first asked for, once', async () => {
+    const main = bundleOf(build, 'main.js');
+    const map = await build.sourceMap!(main.map);
+    expect(map?.body.equals(fs.readFileSync(path.join(outDir, main.map)))).toBe(true);
+    expect(map?.type).toBe('application/json; charset=utf-8');
+    expect(await build.sourceMap!(main.map)).toBe(map);
+    expect(await build.sourceMap!('manifest.json')).toBeUndefined();
+    expect(await build.sourceMap!('unknown.js.map')).toBeUndefined();
   });
 });
 
