@@ -203,6 +203,9 @@ export async function hashInputs(
   const fingerprint = sha256(
     JSON.stringify({
       versions: compilerVersions(),
+      // What the manifest records besides the files (2: each CSS bundle's fonts): a manifest of
+      // an older format is rebuilt rather than served without what requests read from it.
+      manifestFormat: 2,
       settings: { ...plan.settings, roots: undefined, maxBytes: undefined },
       publicPath: plan.publicPath,
       assets: plan.assets.map((asset) => [

@@ -53,6 +53,8 @@ export interface Build {
    * ask for maps, so a server neither reads them at its start nor holds them until then.
    */
   readonly sourceMap?: (name: string) => Promise<ServedFile | undefined>;
+  /** The folder it was read from; undefined for a build that lives in memory only. */
+  readonly outDir?: string;
 }
 
 /** Other encodings of a file, stored next to it and served as that file. */
@@ -117,24 +119,10 @@ export async function loadBuild(
   reused: boolean,
   readOutput: OutputReader = new OutputFiles(outDir).read,
 ): Promise<Build> {
-  const listed = new Set([...manifest.files, ...manifest.previous.flat()]);
-  const names = [...listed].filter((name) => !TWINS.includes(path.extname(name)));
+  const { servable, load } = fileLoader(manifest, readOutput);
   const files = new Map<string, ServedFile>();
-  const dczOf = new Map(manifest.bundles.map((bundle) => [bundle.file, bundle.dictionaries ?? []]));
-  /** A file with its twins and dcz/dcb bodies; undefined when it is gone. */
-  const load = async (name: string) => {
-    const read = (file: string) => (listed.has(file) ? readOutput(file) : undefined);
-    const [body, br, gzip] = await Promise.all([
-      read(name),
-      read(`${name}.br`),
-      read(`${name}.gz`),
-    ]);
-    if (!body) return undefined; // an older build's file removed by hand: not servable, not fatal
-    const dictionaries = await readDictionaries(readOutput, dczOf.get(name));
-    return servedFile(name, body, { br, gzip, dictionaries });
-  };
   await Promise.all(
-    names
+    [...servable]
       .filter((name) => !isSourceMap(name))
       .map(async (name) => {
         const file = await load(name);
@@ -147,7 +135,7 @@ export async function loadBuild(
   }
   const maps = new Map<string, Promise<ServedFile | undefined>>();
   const sourceMap = (name: string) => {
-    if (!isSourceMap(name) || !listed.has(name)) return Promise.resolve(undefined);
+    if (!isSourceMap(name) || !servable.has(name)) return Promise.resolve(undefined);
     let map = maps.get(name);
     if (!map) maps.set(name, (map = load(name)));
     return map;
@@ -158,7 +146,37 @@ export async function loadBuild(
     files,
     reused,
     sourceMap,
+    outDir,
   });
+}
+
+/**
+ * The names a manifest lets a server answer (its files and its kept builds', twins aside: they
+ * are served as the file they encode), and how to read one of them with its twins and its
+ * dcz/dcb bodies. `load` resolves undefined for a file that is gone from disk.
+ */
+export function fileLoader(
+  manifest: Manifest,
+  readOutput: OutputReader,
+): {
+  servable: ReadonlySet<string>;
+  load: (name: string) => Promise<ServedFile | undefined>;
+} {
+  const listed = new Set([...manifest.files, ...manifest.previous.flat()]);
+  const servable = new Set([...listed].filter((name) => !TWINS.includes(path.extname(name))));
+  const dczOf = new Map(manifest.bundles.map((bundle) => [bundle.file, bundle.dictionaries ?? []]));
+  const load = async (name: string) => {
+    const read = (file: string) => (listed.has(file) ? readOutput(file) : undefined);
+    const [body, br, gzip] = await Promise.all([
+      read(name),
+      read(`${name}.br`),
+      read(`${name}.gz`),
+    ]);
+    if (!body) return undefined; // an older build's file removed by hand: not servable, not fatal
+    const dictionaries = await readDictionaries(readOutput, dczOf.get(name));
+    return servedFile(name, body, { br, gzip, dictionaries });
+  };
+  return { servable, load };
 }
 
 /**

@@ -37,6 +37,8 @@ export interface ManifestBundle {
   inputs?: string[];
   /** Its files in `outDir` (itself, twins, map, `url()` copies and theirs), without dcz/dcb files. */
   files?: string[];
+  /** For CSS: the font each `@font-face` makes browsers fetch, by URL, to preload with it. */
+  fonts?: { url: string; type: string }[];
 }
 
 /** `outDir/manifest.json`: what the last build made and from what. */
@@ -60,15 +62,57 @@ export interface Manifest {
 
 export const MANIFEST = 'manifest.json';
 
+/**
+ * The manifest in `outDir`, in this version's shape, or undefined when there is none. A manifest
+ * written by another version of the library is migrated, never dropped: its file lists are what
+ * keeps an older release's files on disk (`keepVersions`) while it still serves pages, so
+ * upgrading the library is a rolling deploy like any other.
+ */
 export async function readManifest(outDir: string): Promise<Manifest | undefined> {
   const text = await readFile(path.join(outDir, MANIFEST), 'utf8').catch(() => undefined);
   if (!text) return undefined;
   try {
-    const manifest = JSON.parse(text) as Manifest;
-    return manifest.version === 1 && Array.isArray(manifest.files) ? manifest : undefined;
+    return migrateManifest(JSON.parse(text));
   } catch {
     return undefined; // a manifest we cannot read is a manifest we rebuild
   }
+}
+
+/**
+ * A parsed manifest in this version's shape. Version 1 as 0.1.0 wrote it lacks the bundles'
+ * `inputs`, `files`, `dictionaries` (and their `dcb`): all optional, read as absent. A manifest of
+ * any other version keeps only its file lists: its fingerprint is cleared so that it is never
+ * taken for an up-to-date build, and its bundles are not read, as their shape is unknown.
+ */
+export function migrateManifest(parsed: unknown): Manifest | undefined {
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const old = parsed as Partial<Record<keyof Manifest, unknown>>;
+  const files = namesIn(old.files);
+  if (!files) return undefined;
+  const current = old.version === 1 && Array.isArray(old.bundles);
+  return {
+    ...(current && (parsed as Manifest)),
+    version: 1,
+    fingerprint: current && typeof old.fingerprint === 'string' ? old.fingerprint : '',
+    inputHash: current && typeof old.inputHash === 'string' ? old.inputHash : '',
+    bundles: current ? (old.bundles as ManifestBundle[]) : [],
+    copies: current && isRecord(old.copies) ? (old.copies as Record<string, string>) : {},
+    inputs: current && isRecord(old.inputs) ? (old.inputs as Record<string, string>) : {},
+    files,
+    previous: Array.isArray(old.previous)
+      ? old.previous.map(namesIn).filter((names): names is string[] => names !== undefined)
+      : [],
+  };
+}
+
+function namesIn(value: unknown): string[] | undefined {
+  return Array.isArray(value)
+    ? value.filter((name): name is string => typeof name === 'string')
+    : undefined;
+}
+
+function isRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export async function writeManifest(outDir: string, manifest: Manifest): Promise<void> {

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fontFaces } from '../compile/fonts';
 import type { Compiled } from '../compile/types';
 import { displayName } from '../registry/loadPath';
 import type { BundleSpec } from '../registry/registry';
@@ -139,7 +140,19 @@ function manifestEntry(
     members: bundle.members.map(({ name, min }) => ({ asset: name, source: sourceOf(name), min })),
     inputs: inputs.sort(),
     files: [...new Set(files)].sort(),
+    ...(spec.kind === 'css' && { fonts: fontsOf(bundle.body.toString(), plan.publicPath) }),
   };
+}
+
+/**
+ * The fonts a CSS bundle's `@font-face` rules fetch, at the URL the browser resolves against the
+ * bundle's own (`publicPath` + the hashed copy's name), so a preload of it is the same request.
+ */
+function fontsOf(css: string, publicPath: string): { url: string; type: string }[] {
+  return fontFaces(css).map(({ url, type }) => ({
+    url: /^(?:[a-z][a-z0-9+.-]*:|\/)/i.test(url) ? url : `${publicPath}${url}`,
+    type,
+  }));
 }
 
 /** Every file a bundle's members read, by load-path name, with its hash. */

@@ -4,7 +4,8 @@ import { contentHash } from '../build/hash';
 import { displayName, isInside } from '../registry/loadPath';
 
 /** `url(...)` with a double-quoted, single-quoted or bare argument. */
-const URL_PATTERN = /url\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|([^"'()\s]*))\s*\)/g;
+export const URL_PATTERN =
+  /url\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|([^"'()\s]*))\s*\)/g;
 
 /** URLs that point at no file of ours: data, any scheme, protocol- or root-relative, fragments. */
 const LEAVE_ALONE = /^(?:[a-z][a-z0-9+.-]*:|\/|#|$)/i;

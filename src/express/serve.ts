@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import fresh from 'fresh';
 import Negotiator from 'negotiator';
 import { smallestFirst } from '../build/loaded';
+import { BuildsOnDisk } from '../build/onDisk';
 import type { Build, DictionaryCoding, ServedFile } from '../build/loaded';
 import type { PublicUrl } from '../registry/options';
 
@@ -29,8 +30,8 @@ type EncodingChooser = (
 
 /**
  * Serves the files of the current build from memory under the path of `publicPath`. Only names
- * the build lists are served, by exact match, so no request can reach any other file: encoded
- * dots, slashes or NUL bytes simply name nothing. Returns whether it answered the request.
+ * the build (or, in production, the manifest on disk) lists are served, by exact match, so no
+ * request can reach any other file: encoded dots, slashes or NUL bytes simply name nothing.
  */
 export function createFileServer(
   currentBuild: () => Build | undefined,
@@ -45,6 +46,19 @@ export function createFileServer(
   const variants = new WeakMap<ServedFile, Map<string, Variant>>();
   const encodings = new BoundedCache<string>(256);
   const takesDictionaries = new BoundedCache<DictionaryCoding[]>(256);
+  let onDisk: BuildsOnDisk | undefined;
+
+  /**
+   * A file the build in memory does not hold: a source map (read on its first request) or, in
+   * production, a file of a build another process wrote into `outDir` (a rolling deploy).
+   */
+  function elsewhere(build: Build | undefined, name: string): Promise<ServedFile | undefined> {
+    const map = build?.sourceMap && name.endsWith('.map') ? build.sourceMap(name) : undefined;
+    const outDir = immutable ? build?.outDir : undefined;
+    if (!outDir) return map ?? Promise.resolve(undefined);
+    const disk = onDisk?.outDir === outDir ? onDisk : (onDisk = new BuildsOnDisk(outDir));
+    return map ? map.then((file) => file ?? disk.find(name)) : disk.find(name);
+  }
 
   /**
    * `Use-As-Dictionary` for a bundle: the browser keeps it as a dictionary for later versions of
@@ -163,15 +177,12 @@ export function createFileServer(
     const name = url.slice(prefix.length, query === -1 ? undefined : query);
     const build = currentBuild();
     const file = build?.files.get(name);
-    if (!file && build?.sourceMap && name.endsWith('.map')) {
-      // Source maps are read from outDir on their first request (developer tools only).
-      build.sourceMap(name).then(
-        (map) => send(req, res, name, map),
+    if (file) send(req, res, name, file);
+    else
+      elsewhere(build, name).then(
+        (found) => send(req, res, name, found),
         () => send(req, res, name, undefined),
       );
-      return true;
-    }
-    send(req, res, name, file);
     return true;
   };
 

@@ -36,23 +36,17 @@ class RegistryNeeds {
 
   tags(kind: Kind, nonce?: string): string {
     const { current, options } = this.source;
-    return this.required.size
-      ? tagsFor(current, options.publicUrl.crossOrigin, this.needs, kind, nonce)
-      : '';
+    return this.required.size ? tagsFor(current, options, this.needs, kind, nonce) : '';
   }
 
   linkHeader(): string | undefined {
     const { current, options } = this.source;
-    return this.required.size
-      ? linkHeader(current, options.publicUrl.crossOrigin, this.needs)
-      : undefined;
+    return this.required.size ? linkHeader(current, options, this.needs) : undefined;
   }
 
   preloadLinks(): string[] {
     const { current, options } = this.source;
-    return this.required.size
-      ? preloadLinks(current, options.publicUrl.crossOrigin, this.needs)
-      : [];
+    return this.required.size ? preloadLinks(current, options, this.needs) : [];
   }
 }
 

@@ -2,6 +2,12 @@ import type { Build } from '../build/loaded';
 import type { ManifestBundle } from '../build/manifest';
 import type { Kind } from '../registry/options';
 
+/** What of the (resolved) options decides how a build's files are announced. */
+export interface TagOptions {
+  readonly publicUrl: { readonly crossOrigin: boolean };
+  readonly preloadFonts: boolean;
+}
+
 /** How a build's files are announced: fixed per build, so computed once per build. */
 interface TagTable {
   /** For each asset, the index in `build.bundles` of the bundle that holds it. */
@@ -10,6 +16,8 @@ interface TagTable {
   tags: { before: string; after: string }[];
   /** Each bundle's `Link` header value for a preload. */
   links: string[];
+  /** Each bundle's font preloads (CSS only, with `preloadFonts`): a `<link>` and a `Link` value each. */
+  fonts: { tag: string; link: string }[][];
   /** What each set of needs already seen gets: the registry hands out one set per combination. */
   chosen: WeakMap<ReadonlySet<string>, Chosen>;
 }
@@ -25,12 +33,14 @@ interface Chosen {
 const tables = new WeakMap<Build, TagTable>();
 
 /**
- * The tag table of a build. `crossOrigin`: whether the bundles are on another origin than the
- * page (a CDN), so that tags and preloads carry `crossorigin` (the same for every page of a build).
+ * The tag table of a build. `publicUrl.crossOrigin`: whether the bundles are on another origin
+ * than the page (a CDN), so that tags and preloads carry `crossorigin` (the same for every page
+ * of a build).
  */
-function tableOf(build: Build, crossOrigin: boolean): TagTable {
+function tableOf(build: Build, options: TagOptions): TagTable {
   let table = tables.get(build);
   if (table) return table;
+  const { crossOrigin } = options.publicUrl;
   const bundleOf = new Map<string, number>();
   build.bundles.forEach((bundle, i) => {
     for (const member of bundle.members) bundleOf.set(member.asset, i);
@@ -39,6 +49,7 @@ function tableOf(build: Build, crossOrigin: boolean): TagTable {
     bundleOf,
     tags: build.bundles.map((bundle) => tagParts(bundle, crossOrigin)),
     links: build.bundles.map((bundle) => linkOf(bundle, crossOrigin)),
+    fonts: build.bundles.map((bundle) => (options.preloadFonts ? fontPreloads(bundle) : [])),
     chosen: new WeakMap(),
   };
   tables.set(build, table);
@@ -48,11 +59,11 @@ function tableOf(build: Build, crossOrigin: boolean): TagTable {
 /** Indexes in `build.bundles`, in load order, of the bundles of `kind` that hold any of `needs`. */
 export function bundlesFor(
   build: Build,
-  crossOrigin: boolean,
+  options: TagOptions,
   needs: ReadonlySet<string>,
   kind?: Kind,
 ): number[] {
-  const all = chosenFor(tableOf(build, crossOrigin), needs).bundles;
+  const all = chosenFor(tableOf(build, options), needs).bundles;
   return kind ? all.filter((i) => build.bundles[i].kind === kind) : all;
 }
 
@@ -70,37 +81,45 @@ function chosenFor(table: TagTable, needs: ReadonlySet<string>): Chosen {
   return chosen;
 }
 
-/** The `<link>`/`<script>` tags of the bundles of `kind` that hold what the page needs. */
+/**
+ * The `<link>`/`<script>` tags of the bundles of `kind` that hold what the page needs; for CSS,
+ * first the preloads of their fonts (a preload needs no nonce: CSP's `font-src` governs it).
+ */
 export function tagsFor(
   build: Build,
-  crossOrigin: boolean,
+  options: TagOptions,
   needs: ReadonlySet<string>,
   kind: Kind,
   nonce?: string,
 ): string {
-  const table = tableOf(build, crossOrigin);
+  const table = tableOf(build, options);
   const chosen = chosenFor(table, needs);
   if (!nonce && chosen.tags[kind] !== undefined) return chosen.tags[kind];
   const nonceAttribute = nonce ? ` nonce="${escapeHtml(nonce)}"` : '';
-  const printed = bundlesFor(build, crossOrigin, needs, kind)
-    .map((i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`)
-    .join('\n');
+  const bundles = bundlesFor(build, options, needs, kind);
+  const printed = [
+    ...fontsOf(table, bundles).map((font) => font.tag),
+    ...bundles.map((i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`),
+  ].join('\n');
   if (!nonce) chosen.tags[kind] = printed;
   return printed;
 }
 
-/** `Link` header values that preload the bundles the page needs, styles first. */
+/** `Link` header values that preload the bundles the page needs: styles, their fonts, scripts. */
 export function preloadLinks(
   build: Build,
-  crossOrigin: boolean,
+  options: TagOptions,
   needs: ReadonlySet<string>,
 ): string[] {
-  const table = tableOf(build, crossOrigin);
+  const table = tableOf(build, options);
   const chosen = chosenFor(table, needs);
   if (!chosen.links) {
-    const byKind = (kind: Kind) =>
-      chosen.bundles.filter((i) => build.bundles[i].kind === kind).map((i) => table.links[i]);
-    chosen.links = [...byKind('css'), ...byKind('js')];
+    const ofKind = (kind: Kind) => chosen.bundles.filter((i) => build.bundles[i].kind === kind);
+    chosen.links = [
+      ...ofKind('css').map((i) => table.links[i]),
+      ...fontsOf(table, ofKind('css')).map((font) => font.link),
+      ...ofKind('js').map((i) => table.links[i]),
+    ];
   }
   return [...chosen.links];
 }
@@ -108,11 +127,11 @@ export function preloadLinks(
 /** The `Link` header preloading the bundles the page needs: one field, made once per needs. */
 export function linkHeader(
   build: Build,
-  crossOrigin: boolean,
+  options: TagOptions,
   needs: ReadonlySet<string>,
 ): string | undefined {
-  const chosen = chosenFor(tableOf(build, crossOrigin), needs);
-  chosen.linkHeader ??= preloadLinks(build, crossOrigin, needs).join(', ');
+  const chosen = chosenFor(tableOf(build, options), needs);
+  chosen.linkHeader ??= preloadLinks(build, options, needs).join(', ');
   return chosen.linkHeader || undefined;
 }
 
@@ -127,10 +146,32 @@ function tagParts(bundle: ManifestBundle, crossOrigin: boolean): { before: strin
 function linkOf(bundle: ManifestBundle, crossOrigin: boolean): string {
   // A preload is only reused by the tag when URL, crossorigin and integrity all match.
   const as = bundle.kind === 'css' ? 'style' : 'script';
-  // Escapes what may not stand in a URL (spaces, quotes, "<", ">", "é") and keeps what is already
-  // escaped: `%23` in a name must stay `%23`, as in the tag.
-  const url = bundle.url.replace(/[^\w\-.!~*'();/?:@&=+$,#%]+/g, encodeURI);
-  return `<${url}>; rel=preload; as=${as}${crossOrigin ? '; crossorigin=anonymous' : ''}; integrity="${bundle.integrity}"`;
+  return `<${linkUrl(bundle.url)}>; rel=preload; as=${as}${crossOrigin ? '; crossorigin=anonymous' : ''}; integrity="${bundle.integrity}"`;
+}
+
+/**
+ * A CSS bundle's font preloads. Always `crossorigin`: browsers fetch fonts in CORS mode, even
+ * from the page's own origin, and a preload in another mode would not be reused (a 2nd fetch).
+ */
+function fontPreloads(bundle: ManifestBundle): { tag: string; link: string }[] {
+  return (bundle.fonts ?? []).map(({ url, type }) => ({
+    tag: `<link rel="preload" href="${escapeHtml(url)}" as="font" type="${type}" crossorigin>`,
+    link: `<${linkUrl(url)}>; rel=preload; as=font; type=${type}; crossorigin`,
+  }));
+}
+
+/** The font preloads of `bundles`, each font once (two bundles may use the same file). */
+function fontsOf(table: TagTable, bundles: readonly number[]): { tag: string; link: string }[] {
+  const fonts = new Map(bundles.flatMap((i) => table.fonts[i]).map((font) => [font.link, font]));
+  return [...fonts.values()];
+}
+
+/**
+ * Escapes what may not stand in a URL (spaces, quotes, "<", ">", "é") and keeps what is already
+ * escaped: `%23` in a name must stay `%23`, as in the tag.
+ */
+function linkUrl(url: string): string {
+  return url.replace(/[^\w\-.!~*'();/?:@&=+$,#%]+/g, encodeURI);
 }
 
 const HTML_ESCAPES: Record<string, string> = {

@@ -173,12 +173,26 @@ describe('readManifest / writeManifest', () => {
   test.each([
     ['no manifest', undefined],
     ['not JSON', '{"version": 1, '],
-    ['another version', JSON.stringify({ ...manifest, version: 2 })],
     ['no file list', JSON.stringify({ ...manifest, files: undefined })],
   ])('%s reads as none, so the build runs again', async (_what, text) => {
     const outDir = tempDir();
     if (text !== undefined) fs.writeFileSync(path.join(outDir, MANIFEST), text);
     expect(await readManifest(outDir)).toBeUndefined();
+  });
+
+  test('another version keeps its file lists, and is never up to date', async () => {
+    const outDir = tempDir();
+    fs.writeFileSync(path.join(outDir, MANIFEST), JSON.stringify({ ...manifest, version: 2 }));
+    expect(await readManifest(outDir)).toEqual({
+      version: 1,
+      fingerprint: '',
+      inputHash: '',
+      bundles: [],
+      copies: {},
+      inputs: {},
+      files: manifest.files,
+      previous: manifest.previous,
+    });
   });
 });
 

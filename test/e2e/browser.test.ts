@@ -195,6 +195,34 @@ describe.each(MODES)('the example site in %s', (mode, startSite) => {
   // Development serves files for revalidation (they change while one works): only production
   // caches them for good, so this test exists for production only.
   if (mode === 'production') {
+    test('the glyphicon font is preloaded with the stylesheet and fetched once', async () => {
+      const { context, open } = await freshPage();
+      site.served!.splice(0);
+      try {
+        const { page, visit } = await open('/');
+        expect(await styleOf(page, '.glyphicon-home', 'font-family')).toBe(
+          '"Glyphicons Halflings"',
+        );
+        const fonts = visit.fetches.filter((fetch) => fetch.type === 'Font');
+        expect(fonts).toEqual([
+          expect.objectContaining({ path: expect.stringMatching(/\.woff2$/), status: 200 }),
+        ]);
+        // The preload (header and tag) names the very URL the stylesheet fetches, in CORS mode.
+        const preload = page.locator('link[rel="preload"][as="font"]');
+        expect(await preload.count()).toBe(1);
+        expect(await preload.getAttribute('href')).toBe(fonts[0].path);
+        expect(await preload.getAttribute('crossorigin')).toBe('');
+        const link = (await fetch(`${site.origin}/`)).headers.get('link')!;
+        expect(link).toContain(
+          `<${fonts[0].path}>; rel=preload; as=font; type=font/woff2; crossorigin`,
+        );
+        expect(site.served!.filter((url) => url === fonts[0].path)).toHaveLength(1);
+        expect(visit.consoleErrors).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    });
+
     test('a repeat visit makes no request for CSS, JS or fonts: they are cached for good', async () => {
       const { context, open } = await freshPage();
       site.served!.splice(0);

@@ -185,7 +185,10 @@ describe('rolling deploys', () => {
         res.send(res.locals.assetTags('css') + res.locals.assetTags('js'));
       });
       const page = (await request(app).get('/').expect(200)).text;
-      const urls = [...page.matchAll(/(?:href|src)="([^"]+)"/g)].map((match) => match[1]);
+      // The bundles' tags (a font's preload link aside).
+      const urls = [...page.matchAll(/(?:href|src)="([^"]+\.(?:css|js))"/g)].map(
+        (match) => match[1],
+      );
       expect(urls).toHaveLength(2);
       const files = server.current.manifest.files;
       return { app, urls, files };
@@ -211,6 +214,42 @@ describe('rolling deploys', () => {
     }
     // A server still on release 1 keeps serving its own files from memory until it stops.
     await request(one.app).get(one.urls[1]).expect(200);
+  });
+
+  // Upgrading the library is a rolling deploy too: the build of the new version keeps the files
+  // of the build the previous version made, while servers of the old release still ask for them.
+  test.each([
+    [
+      'of 0.1.0 (bundles without inputs, files or dictionaries)',
+      (old: Manifest) => ({
+        ...old,
+        bundles: old.bundles.map(
+          ({ inputs: _inputs, files: _files, dictionaries: _dictionaries, ...rest }) => rest,
+        ),
+      }),
+    ],
+    [
+      'of an unknown version',
+      (old: Manifest) => ({ version: 0, files: old.files, previous: old.previous }),
+    ],
+  ])('a manifest %s is migrated: its files stay kept and served', async (_label, olderShape) => {
+    const dir = copySite();
+    const options = siteOptions(dir, { keepVersions: 2 });
+    await defineAssets(options).build();
+    const old = readManifest(dir);
+    const manifestFile = path.join(dir, 'out', 'manifest.json');
+    fs.writeFileSync(manifestFile, JSON.stringify(olderShape(old), null, 2));
+
+    fs.appendFileSync(path.join(dir, 'assets', 'site', 'widgets.js'), "tiny.mark('v2');\n");
+    const upgraded = defineAssets(options);
+    const build = await upgraded.build();
+    expect(build.reused).toBe(false);
+    expect(readManifest(dir).previous).toEqual([old.files]);
+    const app = appWith(EXPRESSES[0][1], upgraded);
+    for (const bundle of old.bundles) {
+      expect(fs.existsSync(path.join(dir, 'out', bundle.file))).toBe(true);
+      await request(app).get(`/assets/${bundle.file}`).expect(200);
+    }
   });
 });
 

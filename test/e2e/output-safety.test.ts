@@ -111,7 +111,15 @@ describe('tags', () => {
           const needs = new Set(['a.js', 'a.css']);
           const crossOrigin = base.startsWith('https:');
           for (const kind of ['css', 'js'] as const) {
-            const [tag] = parseTags(tagsFor(build, crossOrigin, needs, kind, nonce ?? undefined));
+            const [tag] = parseTags(
+              tagsFor(
+                build,
+                { publicUrl: { crossOrigin }, preloadFonts: true },
+                needs,
+                kind,
+                nonce ?? undefined,
+              ),
+            );
             expect(tag.tag).toBe(kind === 'js' ? 'script' : 'link');
             expect(tag.attributes[kind === 'js' ? 'src' : 'href']).toBe(urls[kind]);
             expect(tag.attributes.integrity).toBe('sha384-AbC+/=');
@@ -142,7 +150,11 @@ describe('tags', () => {
     fc.assert(
       fc.property(text(fc.oneof(urlish, any)), text(urlish), (anything, plain) => {
         const build = buildWith({ js: `/p${anything}`, css: `/p${plain}` });
-        const links = preloadLinks(build, false, new Set(['a.js', 'a.css']));
+        const links = preloadLinks(
+          build,
+          { publicUrl: { crossOrigin: false }, preloadFonts: true },
+          new Set(['a.js', 'a.css']),
+        );
         expect(links).toHaveLength(2);
         expectSafeLinks(links.join(', '));
         // For URL-like text, the same URL as the tag's once a browser has escaped the tag's: a

@@ -380,6 +380,8 @@ describe.each(EXPRESSES)('serving under %s', (_label, express) => {
       const opened: string[] = [];
       const record = (target: unknown) => {
         const name = String(target);
+        // The one file a miss may read is the manifest, for builds of other processes.
+        if (name === path.join(assets.options.outDir, 'manifest.json')) return;
         if (name.startsWith(root) || name.includes('package.json')) opened.push(name);
       };
       const spies = [
@@ -468,6 +470,55 @@ describe.each(EXPRESSES)('serving under %s', (_label, express) => {
       await rebuild(4);
       await request(app).get(pathOf(first.url)).expect(404);
       await request(app).get(pathOf(second.url)).expect(200);
+    });
+  });
+
+  describe('builds another process wrote into the same outDir', () => {
+    test('a name the manifest on disk lists is served, one read of it a second at most', async () => {
+      const outDir = path.join(tempDir(), 'out');
+      const registry = (version: number) => {
+        const root = tempDir();
+        writeFiles(root, {
+          ...SITE_FILES,
+          'site/widgets.js': `window.widgets = lib.version + ${version};\n`,
+        });
+        return defineAssets({ root, outDir, assets: SITE_ASSETS, mode: 'production' });
+      };
+      const releaseA = registry(1);
+      await releaseA.build();
+      const app = appWith(express, releaseA);
+      const releaseB = registry(2);
+      await releaseB.build();
+      const newer = releaseB.current.bundles.find((b) => b.id === 'main.js')!;
+      expect(releaseA.current.files.has(newer.file)).toBe(false);
+
+      const response = await request(app).get(pathOf(newer.url)).set('Accept-Encoding', 'br');
+      expect(response.status).toBe(200);
+      expect(response.headers['content-encoding']).toBe('br');
+      expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(response.text).toBe(fs.readFileSync(path.join(outDir, newer.file), 'utf8'));
+      // Pages of release A still point at A's bundles.
+      expect(releaseA.current.bundles.map((b) => b.file)).not.toContain(newer.file);
+
+      // A file a third build lists, right after the read: not read again within the second.
+      const manifestFile = path.join(outDir, 'manifest.json');
+      const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { files: string[] };
+      const third = 'main.0123456789ab.js';
+      fs.writeFileSync(path.join(outDir, third), 'window.third = 3;\n');
+      manifest.files.push(third);
+      fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+      await request(app).get(`/assets/${third}`).expect(404);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await request(app).get(`/assets/${third}`).expect(200, 'window.third = 3;\n');
+
+      // Only what the manifest lists: never itself, the compile cache or a temporary file.
+      const temporary = `${newer.file}.4242.0123456789ab.tmp`;
+      fs.writeFileSync(path.join(outDir, temporary), 'half');
+      const cached = fs.readdirSync(path.join(outDir, '.cache'))[0];
+      for (const name of ['manifest.json', `.cache/${cached}`, temporary, `${newer.file}.br`]) {
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        await request(app).get(`/assets/${name}`).expect(404);
+      }
     });
   });
 
