@@ -174,7 +174,11 @@ async function startSeparateFiles(libraryOrigin: string): Promise<Setup> {
     return tags.join('\n');
   };
   const tag = /<link rel="stylesheet" href="([^"]+)"[^>]*>|<script src="([^"]+)"[^>]*><\/script>/g;
-  let html = await (await fetch(libraryOrigin + PAGE)).text();
+  // Separate files have no preloads: their fonts are found through the CSS, as without the library.
+  let html = (await (await fetch(libraryOrigin + PAGE)).text()).replace(
+    /<link rel="preload"[^>]*>\n?/g,
+    '',
+  );
   for (const match of [...html.matchAll(tag)]) {
     html = html.replace(match[0], await tagsFor(match[1] ?? match[2]));
   }
