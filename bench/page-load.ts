@@ -105,7 +105,7 @@ run(async function main() {
       '',
       `Floor: ${ROUND_TRIPS} dependent round trips (the HTML, then the bundles it names) + the`,
       "load's bytes at the link's rate. CDP's emulation models no connection set-up. The glyphicon",
-      'font is a third, dependent request, which overlaps the end of the JS download.',
+      'font is preloaded with the CSS (preloadFonts), so it no longer waits for the CSS to arrive.',
     ]);
   } finally {
     await browser.close();
