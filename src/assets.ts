@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Environment } from 'nunjucks';
 import { build } from './build/build';
+import { emptyBuild } from './build/loaded';
 import type { Build } from './build/loaded';
 import type { DevelopmentBuilder } from './development/builder';
 import type { DevelopmentPages } from './development/pages';
@@ -244,22 +245,4 @@ function developmentModules() {
     Watcher: (require('./development/watch') as { Watcher: typeof Watcher }).Watcher,
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
-}
-
-function emptyBuild(): Build {
-  return Object.freeze<Build>({
-    manifest: {
-      version: 1 as const,
-      fingerprint: '',
-      inputHash: '',
-      bundles: [],
-      copies: {},
-      inputs: {},
-      files: [],
-      previous: [],
-    },
-    bundles: [],
-    files: new Map(),
-    reused: false,
-  });
 }

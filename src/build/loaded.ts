@@ -210,3 +210,22 @@ async function readDictionaries(
   );
   return new Map(pairs.filter(([, bodies]) => bodies.dcz || bodies.dcb));
 }
+
+/** A build with no bundles: what development serves until its first build succeeds. */
+export function emptyBuild(): Build {
+  return Object.freeze<Build>({
+    manifest: {
+      version: 1 as const,
+      fingerprint: '',
+      inputHash: '',
+      bundles: [],
+      copies: {},
+      inputs: {},
+      files: [],
+      previous: [],
+    },
+    bundles: [],
+    files: new Map(),
+    reused: false,
+  });
+}
