@@ -4,6 +4,7 @@ import { AssetNotBuiltError, AssetSetupError } from '../registry/errors';
 import type { AssetState } from '../state';
 import { attachPage, errorPageOf } from './response';
 import { createFileServer } from './serve';
+import { visitOf } from './visit';
 
 /** What a route that ran before the middleware is told. */
 const MIDDLEWARE_FIRST =
@@ -38,6 +39,7 @@ export function createMiddleware(state: AssetState): RequestHandler {
     if (page) page.addSource(state);
     else attachPage(req, res, (page = new PageAssets(state)));
     if (options.earlyHints) page.sendHints ??= hintsFor(res, page);
+    if (options.criticalCss && !development) page.visit ??= visitOf(req);
     if (development) {
       const made = page;
       development.record(req, res, () => made.needsOf(state));

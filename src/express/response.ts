@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { nonceIn, placeholder } from '../page/page';
 import type { PageAssets } from '../page/page';
 import type { DevelopmentSide } from '../state';
+import { answerVisit } from './visit';
 
 type Callback = (error: Error | null, html?: string) => void;
 type Render = (view: string, options?: object, callback?: Callback) => void;
@@ -28,18 +29,26 @@ export function attachPage(req: Request, res: Response, page: PageAssets): void 
     // Several calls in one turn of the handler make one 103, sent before any slow work.
     if (page.sendHints) queueMicrotask(page.sendHints);
   };
-  res.send = filledSend(res.send, page);
+  res.send = filledSend(res.send, req, page);
   res.render = filledRender(res.render as Render, req, res, page) as Response['render'];
 }
 
-/** `res.send` that fills a page sent as a string and adds the `Link` preloads. */
-function filledSend(send: Response['send'], page: PageAssets): Response['send'] {
+/**
+ * `res.send` that fills a page sent as a string and adds the `Link` preloads, and with critical
+ * CSS, the headers of the visit (see {@link answerVisit}).
+ */
+function filledSend(send: Response['send'], req: Request, page: PageAssets): Response['send'] {
   return function sendWithAssets(this: Response, body?: unknown) {
+    const { visit } = page;
+    if (visit && !visit.shape) visit.shape = String(req.route?.path ?? '');
     const link = page.linkHeader();
     // An app's own Link header stays. Once the headers are out (a streamed page ended with
     // res.send()), Express's send ends the response or throws as it would without the library.
     if (link && !this.headersSent && !this.hasHeader('Link')) this.setHeader('Link', link);
-    if (typeof body === 'string') body = page.fill(body, nonceIn(this.locals));
+    if (typeof body === 'string') {
+      body = page.fill(body, nonceIn(this.locals));
+      if (visit && !this.headersSent) answerVisit(req, this, page, body as string);
+    }
     return send.call(this, body);
   };
 }
@@ -52,6 +61,7 @@ function filledSend(send: Response['send'], page: PageAssets): Response['send'] 
 function filledRender(render: Render, req: Request, res: Response, page: PageAssets): Render {
   return function renderWithAssets(view: string, options?: object, callback?: Callback) {
     if (typeof options === 'function') [options, callback] = [undefined, options as Callback];
+    if (page.visit) page.visit.shape = view;
     render.call(res, view, options, (error, html) => {
       if (error) {
         error = withAssetFacts(error, page);

@@ -3,7 +3,8 @@ import { AssetMissingError } from '../registry/errors';
 import type { Kind } from '../registry/options';
 import { nearestNames } from '../registry/nearest';
 import type { AssetState } from '../state';
-import { linkHeader, preloadLinks, tagsFor } from './tags';
+import type { CssVisit, Visit } from './critical';
+import { RegistryNeeds } from './registryNeeds';
 
 /**
  * Marks where tags go until the whole page is rendered. Letters, digits and `_` only, so it
@@ -15,40 +16,6 @@ import { linkHeader, preloadLinks, tagsFor } from './tags';
 const MARK = `Zasset_registry_${randomBytes(8).toString('hex')}_`;
 const MARKS: Record<Kind, string> = { css: `${MARK}css`, js: `${MARK}js` };
 const KINDS = new Set<unknown>(['css', 'js']);
-
-/** The needs of one page in one registry. */
-class RegistryNeeds {
-  /** The names required, as given: checked at once, expanded to dependencies when read. */
-  readonly required = new Set<string>();
-  private expanded?: ReadonlySet<string>;
-
-  constructor(readonly source: AssetState) {}
-
-  get needs(): ReadonlySet<string> {
-    this.expanded ??= this.source.registry.expand([...this.required]);
-    return this.expanded;
-  }
-
-  add(name: string): void {
-    this.required.add(name);
-    this.expanded = undefined;
-  }
-
-  tags(kind: Kind, nonce?: string): string {
-    const { current, options } = this.source;
-    return this.required.size ? tagsFor(current, options, this.needs, kind, nonce) : '';
-  }
-
-  linkHeader(): string | undefined {
-    const { current, options } = this.source;
-    return this.required.size ? linkHeader(current, options, this.needs) : undefined;
-  }
-
-  preloadLinks(): string[] {
-    const { current, options } = this.source;
-    return this.required.size ? preloadLinks(current, options, this.needs) : [];
-  }
-}
 
 /**
  * What one page (one response, one e-mail) needs: every requirement made while handling and
@@ -65,6 +32,8 @@ export class PageAssets {
   missing?: AssetMissingError;
   /** Sends `103 Early Hints` for needs not hinted yet; set by the middleware when enabled. */
   sendHints?: () => void;
+  /** What the middleware knows of the visit this page answers (critical CSS reads it). */
+  visit?: Visit;
   /** One part per registry, in the order the page was given them. */
   private readonly parts: RegistryNeeds[];
   /** What {@link fill} returned last: filling it again gives it back without a second pass. */
@@ -134,20 +103,33 @@ export class PageAssets {
 
   /** `Link` header values preloading the bundles the page needs. */
   preloadLinks(): string[] {
-    return this.parts.flatMap((part) => part.preloadLinks());
+    return this.parts.flatMap((part) => part.preloadLinks(this.visit));
   }
 
   /** The same as one `Link` header value (comma-separated), undefined when nothing is needed. */
   linkHeader(): string | undefined {
-    const values = this.parts.map((part) => part.linkHeader()).filter(Boolean);
+    const values = this.parts.map((part) => part.linkHeader(this.visit)).filter(Boolean);
     return values.length ? values.join(', ') : undefined;
   }
 
-  /** The page with its marks filled, in one pass; each kind's tags are made once. */
+  /** The page's CSS bundles as the visitor holds them, of each registry with critical CSS on. */
+  cssVisits(): CssVisit[] {
+    return this.parts.flatMap((part) => part.cssVisit(this.visit) ?? []);
+  }
+
+  /** Adds a page as sent to what its shape's critical CSS is made from (after the response). */
+  learn(html: string): void {
+    if (this.visit) for (const part of this.parts) part.learn(html, this.visit);
+  }
+
+  /**
+   * The page with its marks filled, in one pass; each kind's tags are made once. Tags that go
+   * at the end of the body (critical CSS's stylesheets) go before the last `</body>`.
+   */
   private filledText(html: string, nonce?: string): string {
     let at = html.indexOf(MARK);
     if (at === -1) return html;
-    let css: string | undefined;
+    let css: { head: string; end: string } | undefined;
     let js: string | undefined;
     let filled = '';
     let done = 0;
@@ -156,13 +138,25 @@ export class PageAssets {
       const kind = html.startsWith('css', after) ? 'css' : html.startsWith('js', after) ? 'js' : '';
       if (kind) {
         const tags =
-          kind === 'css' ? (css ??= this.tags('css', nonce)) : (js ??= this.tags('js', nonce));
+          kind === 'css' ? (css ??= this.css(nonce)).head : (js ??= this.tags('js', nonce));
         filled += html.slice(done, at) + tags;
         done = after + kind.length;
       }
       at = html.indexOf(MARK, after);
     }
-    return filled + html.slice(done);
+    filled += html.slice(done);
+    if (!css?.end) return filled;
+    const end = filled.lastIndexOf('</body>');
+    return end === -1
+      ? `${filled}${css.end}`
+      : `${filled.slice(0, end)}${css.end}\n${filled.slice(end)}`;
+  }
+
+  /** Each registry's CSS tags, for the css mark and for the end of the body. */
+  private css(nonce?: string): { head: string; end: string } {
+    const tags = this.parts.map((part) => part.css(nonce, this.visit));
+    const join = (texts: string[]) => texts.filter(Boolean).join('\n');
+    return { head: join(tags.map((t) => t.head)), end: join(tags.map((t) => t.end)) };
   }
 
   /** The registered names nearest to `name`, of all the page's registries. */

@@ -25,10 +25,15 @@ interface TagTable {
 /** The bundles chosen for one set of needs, and what is printed for them without a nonce. */
 interface Chosen {
   bundles: number[];
-  tags: Partial<Record<Kind, string>>;
-  links?: string[];
-  linkHeader?: string;
+  /** By kind and {@link TagParts} (`css:all`). */
+  tags: Record<string, string>;
+  /** With the fonts' preloads, and without (`held`: the browser holds the stylesheets). */
+  links: { all?: string[]; held?: string[] };
+  linkHeader: { all?: string; held?: string };
 }
+
+/** Which of a kind's tags: all, or for CSS only its fonts' preloads or only its bundles'. */
+export type TagParts = 'all' | 'fonts' | 'bundles';
 
 const tables = new WeakMap<Build, TagTable>();
 
@@ -75,7 +80,7 @@ function chosenFor(table: TagTable, needs: ReadonlySet<string>): Chosen {
       const index = table.bundleOf.get(name);
       if (index !== undefined) bundles.add(index);
     }
-    chosen = { bundles: [...bundles].sort((a, b) => a - b), tags: {} };
+    chosen = { bundles: [...bundles].sort((a, b) => a - b), tags: {}, links: {}, linkHeader: {} };
     table.chosen.set(needs, chosen);
   }
   return chosen;
@@ -84,6 +89,7 @@ function chosenFor(table: TagTable, needs: ReadonlySet<string>): Chosen {
 /**
  * The `<link>`/`<script>` tags of the bundles of `kind` that hold what the page needs; for CSS,
  * first the preloads of their fonts (a preload needs no nonce: CSP's `font-src` governs it).
+ * `parts` picks, for CSS, only the font preloads or only the bundles' tags.
  */
 export function tagsFor(
   build: Build,
@@ -91,37 +97,47 @@ export function tagsFor(
   needs: ReadonlySet<string>,
   kind: Kind,
   nonce?: string,
+  parts: TagParts = 'all',
 ): string {
   const table = tableOf(build, options);
   const chosen = chosenFor(table, needs);
-  if (!nonce && chosen.tags[kind] !== undefined) return chosen.tags[kind];
+  const key = `${kind}:${parts}`;
+  if (!nonce && chosen.tags[key] !== undefined) return chosen.tags[key];
   const nonceAttribute = nonce ? ` nonce="${escapeHtml(nonce)}"` : '';
   const bundles = bundlesFor(build, options, needs, kind);
+  const fonts = parts === 'bundles' ? [] : fontsOf(table, bundles);
   const printed = [
-    ...fontsOf(table, bundles).map((font) => font.tag),
-    ...bundles.map((i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`),
+    ...fonts.map((font) => font.tag),
+    ...(parts === 'fonts' ? [] : bundles).map(
+      (i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`,
+    ),
   ].join('\n');
-  if (!nonce) chosen.tags[kind] = printed;
+  if (!nonce) chosen.tags[key] = printed;
   return printed;
 }
 
-/** `Link` header values that preload the bundles the page needs: styles, their fonts, scripts. */
+/**
+ * `Link` header values that preload the bundles the page needs: styles, their fonts, scripts.
+ * `held`: the browser holds the page's stylesheets (critical CSS's cookie), so no fonts.
+ */
 export function preloadLinks(
   build: Build,
   options: TagOptions,
   needs: ReadonlySet<string>,
+  held = false,
 ): string[] {
   const table = tableOf(build, options);
   const chosen = chosenFor(table, needs);
-  if (!chosen.links) {
+  const variant = held ? 'held' : 'all';
+  if (!chosen.links[variant]) {
     const ofKind = (kind: Kind) => chosen.bundles.filter((i) => build.bundles[i].kind === kind);
-    chosen.links = [
+    chosen.links[variant] = [
       ...ofKind('css').map((i) => table.links[i]),
-      ...fontsOf(table, ofKind('css')).map((font) => font.link),
+      ...(held ? [] : fontsOf(table, ofKind('css')).map((font) => font.link)),
       ...ofKind('js').map((i) => table.links[i]),
     ];
   }
-  return [...chosen.links];
+  return [...chosen.links[variant]];
 }
 
 /** The `Link` header preloading the bundles the page needs: one field, made once per needs. */
@@ -129,10 +145,12 @@ export function linkHeader(
   build: Build,
   options: TagOptions,
   needs: ReadonlySet<string>,
+  held = false,
 ): string | undefined {
   const chosen = chosenFor(tableOf(build, options), needs);
-  chosen.linkHeader ??= preloadLinks(build, options, needs).join(', ');
-  return chosen.linkHeader || undefined;
+  const variant = held ? 'held' : 'all';
+  chosen.linkHeader[variant] ??= preloadLinks(build, options, needs, held).join(', ');
+  return chosen.linkHeader[variant] || undefined;
 }
 
 function tagParts(bundle: ManifestBundle, crossOrigin: boolean): { before: string; after: string } {

@@ -74,6 +74,15 @@ export interface AssetOptions {
    */
   preloadFonts?: boolean;
   /**
+   * On a first visit (the browser does not hold the page's CSS bundles yet, by the `asset_css`
+   * cookie the middleware sets), inline the rules the page uses in a `<style>` and load the
+   * bundles at the end of the body, so the page paints before they arrive. Computed by
+   * beasties in a worker thread from each page shape's first renders; until then the page gets
+   * the plain tags. Production only. See docs/critical-css.md.
+   * @default false
+   */
+  criticalCss?: boolean;
+  /**
    * Mount the development report page at `<publicPath>_report`.
    * @default true (development mode only)
    */
@@ -101,6 +110,7 @@ export interface ResolvedOptions {
   readonly serve: boolean;
   readonly earlyHints: boolean;
   readonly preloadFonts: boolean;
+  readonly criticalCss: boolean;
   readonly report: boolean;
   readonly requirePrebuilt: boolean;
   readonly assets: readonly ResolvedAsset[];
@@ -119,6 +129,7 @@ const KNOWN = new Set([
   'serve',
   'earlyHints',
   'preloadFonts',
+  'criticalCss',
   'report',
   'requirePrebuilt',
 ]);
@@ -176,6 +187,7 @@ export function resolveOptions(options: AssetOptions): ResolvedOptions {
     serve: booleanOption(options, 'serve', true),
     earlyHints: booleanOption(options, 'earlyHints', false),
     preloadFonts: booleanOption(options, 'preloadFonts', true),
+    criticalCss: booleanOption(options, 'criticalCss', false),
     report: booleanOption(options, 'report', true),
     requirePrebuilt: booleanOption(options, 'requirePrebuilt', false),
     assets: Object.freeze(options.assets.map(resolveEntry)),
