@@ -19,6 +19,12 @@ export interface RunningNginx {
   port: number;
   /** The prefix folder: nginx.conf, logs/error.log. Removed by stop(). */
   prefix: string;
+  /**
+   * `nginx -s reload`: reads nginx.conf and the files it includes again. Resolves once the old
+   * worker has left, so that every later connection meets the new configuration; rejects with
+   * the error log when nginx refused the configuration (it keeps the old one then).
+   */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,6 +85,19 @@ function run(prefix: string, port: number): Promise<RunningNginx> {
     const log = path.join(prefix, 'logs', 'error.log');
     return `${stderr}${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''}`;
   };
+  const reload = async () => {
+    const log = path.join(prefix, 'logs', 'error.log');
+    const from = fs.statSync(log).size;
+    child.kill('SIGHUP');
+    for (let waited = 0; waited < 60_000; waited += 50) {
+      const since = fs.readFileSync(log).subarray(from).toString();
+      if (/\[(emerg|alert|crit)\]/.test(since))
+        throw new Error(`nginx kept its old configuration:\n${since}`);
+      if (/worker process \d+ exited/.test(since)) return;
+      await new Promise((wait) => setTimeout(wait, 50));
+    }
+    throw new Error(`nginx did not reload within a minute:\n${errorLog()}`);
+  };
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGQUIT'); // graceful: workers finish their requests
     await exited;
@@ -89,7 +108,7 @@ function run(prefix: string, port: number): Promise<RunningNginx> {
     const poll = async () => {
       while (child.exitCode === null) {
         if (await accepts(port)) {
-          resolve({ origin: `http://127.0.0.1:${port}`, port, prefix, stop });
+          resolve({ origin: `http://127.0.0.1:${port}`, port, prefix, reload, stop });
           return;
         }
         await new Promise((wait) => setTimeout(wait, 50));

@@ -47,7 +47,7 @@ function filledSend(send: Response['send'], req: Request, page: PageAssets): Res
     if (link && !this.headersSent && !this.hasHeader('Link')) this.setHeader('Link', link);
     if (typeof body === 'string') {
       body = page.fill(body, nonceIn(this.locals));
-      if (visit && !this.headersSent) answerVisit(req, this, page, body as string);
+      if (visit && !this.headersSent) answerVisit(req, this, page);
     }
     return send.call(this, body);
   };

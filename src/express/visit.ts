@@ -27,9 +27,9 @@ export function visitOf(req: Request): Visit {
  * For a page whose registries inline critical CSS: `Vary: Cookie`, as the page depends on the
  * cookie (no HTTP cache may give a first visit's page to a returning visitor, or the reverse);
  * on a first visit, the cookie that lists the page's CSS bundles as held from now on; and,
- * once the response is sent, the page as sent to learn its shape's critical CSS from.
+ * once the response is sent, the page to learn its shape's critical CSS from.
  */
-export function answerVisit(req: Request, res: Response, page: PageAssets, html: string): void {
+export function answerVisit(req: Request, res: Response, page: PageAssets): void {
   const visits = page.cssVisits();
   if (!visits.length) return;
   res.vary('Cookie');
@@ -42,5 +42,5 @@ export function answerVisit(req: Request, res: Response, page: PageAssets, html:
       `${HELD_COOKIE}=${tokens}; Path=/; Max-Age=${HELD_SECONDS}; SameSite=Lax; HttpOnly${secure}`,
     );
   }
-  res.once('finish', () => page.learn(html));
+  res.once('finish', () => page.learn());
 }

@@ -38,6 +38,8 @@ export class PageAssets {
   private readonly parts: RegistryNeeds[];
   /** What {@link fill} returned last: filling it again gives it back without a second pass. */
   private filled?: string;
+  /** What {@link fill} was given last, for {@link learn}. */
+  private rendered?: { html: string; nonce?: string };
 
   constructor(source: AssetState) {
     this.parts = [new RegistryNeeds(source)];
@@ -98,6 +100,7 @@ export class PageAssets {
   /** Replaces the marks in a rendered page with the tags of everything the page needed. */
   fill(html: string, nonce?: string): string {
     if (html === this.filled) return html;
+    this.rendered = { html, nonce };
     return (this.filled = this.filledText(html, nonce));
   }
 
@@ -117,9 +120,16 @@ export class PageAssets {
     return this.parts.flatMap((part) => part.cssVisit(this.visit) ?? []);
   }
 
-  /** Adds a page as sent to what its shape's critical CSS is made from (after the response). */
-  learn(html: string): void {
-    if (this.visit) for (const part of this.parts) part.learn(html, this.visit);
+  /**
+   * Adds the page last filled to what its shape's critical CSS is made from (after the
+   * response): as rendered, before its tags went in and without its nonce, so that renders that
+   * differ only there count as one.
+   */
+  learn(): void {
+    if (!this.visit || !this.rendered) return;
+    const { html, nonce } = this.rendered;
+    const page = nonce ? html.replaceAll(nonce, '') : html;
+    for (const part of this.parts) part.learn(page, this.visit);
   }
 
   /**

@@ -49,7 +49,9 @@ export class RegistryNeeds {
     if (state?.held) return { head: this.tags('css', nonce, 'bundles'), end: '' };
     const critical = state && state.store.css(state.key);
     if (critical === undefined) return { head: this.tags('css', nonce), end: '' };
-    const style = `<style${nonce ? ` nonce="${escapeHtml(nonce)}"` : ''}>${critical}</style>`;
+    // A page that uses no rule of its bundles gets no empty <style>.
+    const nonceAttribute = nonce ? ` nonce="${escapeHtml(nonce)}"` : '';
+    const style = critical && `<style${nonceAttribute}>${critical}</style>`;
     const head = [this.tags('css', nonce, 'fonts'), style].filter(Boolean).join('\n');
     return { head, end: this.tags('css', nonce, 'bundles') };
   }
