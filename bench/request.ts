@@ -1,26 +1,35 @@
 /**
- * bench/request: what the library costs a realistic page. An Express 5 app renders a Nunjucks
- * page of about 10 kB (a layout with `extends`, two `include`s and a `{% for %}` loop over 40
- * products), after a handler that awaits 1 ms as a database call would:
+ * bench/request: what the library, and its critical CSS, cost a realistic page. An Express 5 app
+ * renders a Nunjucks page of about 10 kB (a layout with `extends`, two `include`s and a
+ * `{% for %}` loop over 40 products, in bootstrap 3's markup), after a handler that awaits 1 ms
+ * as a database call would. Four rows, each its own child process:
  *
- *   - with the library: the handler calls `res.requireAssets`, the layout requires its stylesheet
- *     and prints `{% assets "css" %}` / `{% assets "js" %}`, the middleware fills them in and adds
- *     the `Link` preloads;
- *   - without it: the same app and templates, the same tags written in as fixed strings.
+ *   - without the library: the same app and templates, the tags written in as fixed strings;
+ *   - criticalCss off: the handler calls `res.requireAssets`, the layout requires its stylesheet
+ *     (bootstrap 3's LESS and the site's rules) and prints `{% assets "css" %}` / `{% assets "js" %}`,
+ *     the middleware fills them in and adds the `Link` preloads (the same HTML as without: checked);
+ *   - criticalCss on, first visit: no `asset_css` cookie, the page shape's critical CSS already
+ *     made (the app is warmed until a response carries the inline `<style>`), so each page gets
+ *     it inline, the bundles' tags at the end of the body, `Set-Cookie` and `Vary: Cookie`;
+ *   - criticalCss on, returning visitor: the cookie lists the bundles, the page gets plain tags.
  *
- * Both send the same HTML (checked). Each app runs in its own child process on loopback, started
- * afresh each round and loaded by wrk -t1 in turns after a warm-up: the ratio is taken within a
- * round, its median and spread (min-max) over `rounds` reported; beside requests per second, the
- * server's CPU time per request (process.cpuUsage), which a busy machine disturbs less.
+ * Each round starts the apps afresh on loopback and loads them with wrk -t1 in turns after a
+ * warm-up; a ratio is taken within a round, its median and spread (min-max) over `rounds`
+ * reported. The figure that decides is the server's CPU time per request (process.cpuUsage,
+ * all its threads): it is the server time a page costs, and a busy machine disturbs it less
+ * than requests per second, reported beside it.
  *
  *   npm run bench:request [-- --rounds=5] [--duration=5] [--connections=10]
- *                         [--library=<dist dir>]   (a compiled library, e.g. an older version's)
+ *                         [--library=<dist dir>]   (a compiled library, e.g. an older version's;
+ *                                                   without criticalCss, its rows are left out)
  */
 import path from 'node:path';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import {
   APP,
+  CATALOGUE_VIEWS,
+  catalogueData,
   CORPUS,
   SITE,
   argument,
@@ -45,106 +54,34 @@ import {
 } from './common';
 import type { Child } from './common';
 
-const VARIANTS = ['with the library', 'without it'] as const;
-type Variant = (typeof VARIANTS)[number];
-
-/** The templates: the layout differs only in where its tags come from. */
-const VIEWS: Record<string, string> = {
-  'with/layout.njk': `{% requireAsset "${SITE}" %}<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{{ title }} · Catalogue</title>
-{% assets "css" %}
-</head>
-<body>
-{% include "header.njk" %}
-<main class="container">{% block content %}{% endblock %}</main>
-{% include "footer.njk" %}
-{% assets "js" %}
-</body>
-</html>
-`,
-  'without/layout.njk': `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{{ title }} · Catalogue</title>
-{{ tags.css | safe }}
-</head>
-<body>
-{% include "header.njk" %}
-<main class="container">{% block content %}{% endblock %}</main>
-{% include "footer.njk" %}
-{{ tags.js | safe }}
-</body>
-</html>
-`,
-  'common/header.njk': `<header class="site-header navbar">
-  <a class="navbar-brand" href="/">Catalogue</a>
-  <ul class="nav navbar-nav">{% for link in nav %}
-    <li{% if link.active %} class="active"{% endif %}><a href="{{ link.href }}">{{ link.label }}</a></li>{% endfor %}
-  </ul>
-  <form class="navbar-form" action="/search"><input id="filter" name="q" placeholder="Filter" value="{{ query }}"></form>
-</header>
-`,
-  'common/footer.njk': `<footer class="site-footer">
-  <p>{{ products | length }} products · page {{ pageNumber }} of {{ pages }} · <a href="/about">About</a> · <a href="/contact">Contact</a></p>
-</footer>
-`,
-  'common/page.njk': `{% extends "layout.njk" %}
-{% block content %}
-<h1>{{ title }}</h1>
-<p class="lead">{{ intro }}</p>
-<ul id="catalogue" class="list-group catalogue">
-{% for product in products %}
-  <li class="list-group-item{% if loop.index is even %} even{% endif %}" data-id="{{ product.id }}">
-    <a href="/products/{{ product.id }}">{{ product.name }}</a>
-    <span class="badge">{{ product.count }}</span>
-    <span class="price">{{ product.price }} €</span>
-    {% if product.tags.length %}<small>{{ product.tags | join(", ") }}</small>{% endif %}
-  </li>
-{% endfor %}
-</ul>
-<button id="more" class="btn btn-accent">More <span id="clicks">0</span></button>
-{% endblock %}
-`,
-};
-
-/** What the handler renders: the page's data, the same for every request. */
-function pageData() {
-  return {
-    title: 'Kitchen & garden',
-    intro: 'Everything for the kitchen and the garden, <delivered> in two days.',
-    query: '',
-    pageNumber: 1,
-    pages: 12,
-    nav: ['Home', 'Kitchen', 'Garden', 'Tools', 'Offers'].map((label, i) => ({
-      label,
-      href: `/${label.toLowerCase()}`,
-      active: i === 1,
-    })),
-    products: Array.from({ length: 40 }, (_, i) => ({
-      id: 1000 + i,
-      name: `Product ${i + 1} "${['copper', 'steel', 'oak', 'clay'][i % 4]}"`,
-      count: (i * 7) % 13,
-      price: (9.5 + i * 1.25).toFixed(2),
-      tags: i % 3 ? ['kitchen', 'new'] : [],
-    })),
-  };
+/** A row: which app (`without`: no library; `off`, `on`: the library, criticalCss so) and visitor. */
+interface Variant {
+  name: string;
+  app: 'without' | 'off' | 'on';
+  /** Requests carry the cookie that lists the page's CSS bundles as held. */
+  returning?: boolean;
 }
+const WITHOUT: Variant = { name: 'without the library', app: 'without' };
+const OFF: Variant = { name: 'criticalCss off', app: 'off' };
+const FIRST: Variant = { name: 'criticalCss on, first visit', app: 'on' };
+const RETURNING: Variant = {
+  name: 'criticalCss on, returning visitor',
+  app: 'on',
+  returning: true,
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** In a child: the app of one variant, served on loopback. */
-function serve(variant: Variant, entry: string, dir: string): void {
+function serve(app: Variant['app'], entry: string, dir: string): void {
   const library = loadLibrary(entry);
   const views = path.join(dir, 'views');
   const assets = library.defineAssets({
     ...registryOptions(dir),
     requirePrebuilt: true,
+    ...(app === 'on' && { criticalCss: true }),
   });
-  const withLibrary = variant === 'with the library';
+  const withLibrary = app !== 'without';
   const env = new nunjucks.Environment(
     new nunjucks.FileSystemLoader([
       path.join(views, withLibrary ? 'with' : 'without'),
@@ -152,19 +89,19 @@ function serve(variant: Variant, entry: string, dir: string): void {
     ]),
     { autoescape: true },
   );
-  const app = express();
-  env.express(app);
-  app.set('view engine', 'njk');
-  const data = pageData();
+  const server = express();
+  env.express(server);
+  server.set('view engine', 'njk');
+  const data = catalogueData();
   if (withLibrary) {
     assets.nunjucks(env);
-    app.use(assets.middleware());
+    server.use(assets.middleware());
   }
   void assets.build().then(() => {
     const page = assets.page();
     page.require(APP, SITE);
     const tags = { css: page.tags('css'), js: page.tags('js') };
-    app.get('/', async (_req, res) => {
+    server.get('/', async (_req, res) => {
       await sleep(1); // the page's data, from a database
       if (withLibrary) {
         res.requireAssets(APP);
@@ -173,7 +110,7 @@ function serve(variant: Variant, entry: string, dir: string): void {
         res.render('page.njk', { ...data, tags });
       }
     });
-    listen(app);
+    listen(server);
   });
 }
 
@@ -187,6 +124,79 @@ function registryOptions(dir: string) {
   };
 }
 
+type Page = Awaited<ReturnType<typeof get>>;
+
+/** Asks for the page until it comes with its critical CSS inline (made in a worker thread). */
+async function warmCritical(child: Child): Promise<Page> {
+  for (const started = Date.now(); Date.now() - started < 60_000; await sleep(100)) {
+    const page = await get(child.port, '/');
+    if (page.body.includes('<style')) return page;
+  }
+  throw new Error('bench: no critical CSS within 60 s');
+}
+
+/**
+ * Checks what each row's app sends (the critical CSS made); returns the cookie of a returning
+ * visitor, each row's HTML size and the inline CSS's.
+ */
+async function checkPages(servers: Map<Variant, Child>) {
+  const first = servers.has(FIRST) ? await warmCritical(servers.get(FIRST)!) : undefined;
+  const cookie = /asset_css=[^;]*/.exec(String(first?.headers['set-cookie']))?.[0] ?? '';
+  const pages = new Map<Variant, Page>();
+  for (const [variant, child] of servers) {
+    const page =
+      variant === FIRST ? first! : await get(child.port, '/', headersOf(variant, cookie));
+    pages.set(variant, page);
+  }
+  const text = (variant: Variant) => pages.get(variant)?.body.toString() ?? '';
+  check(
+    [...pages.values()].every((page) => page.status === 200),
+    'the apps answer 200',
+  );
+  check(text(OFF) === text(WITHOUT), 'the library sends the same HTML as without it');
+  check(/<link rel="stylesheet"[^>]+>/.test(text(OFF)), 'the page has its tags');
+  check(String(pages.get(OFF)!.headers.link).includes('rel=preload'), 'the page has its Link');
+  if (first) {
+    check(cookie && /\bCookie\b/.test(String(first.headers.vary)), 'a first visit: cookie, Vary');
+    check(
+      /<\/main>[\s\S]*<link rel="stylesheet"/.test(text(FIRST)),
+      'a first visit: tags at the end',
+    );
+    check(!text(RETURNING).includes('<style'), 'a returning visitor gets no inline CSS');
+    check(!pages.get(RETURNING)!.headers['set-cookie'], 'a returning visitor gets no new cookie');
+  }
+  const inline = /<style[^>]*>([\s\S]*?)<\/style>/.exec(text(FIRST))?.[1].length;
+  return { cookie, inline, bytes: new Map([...pages].map(([v, page]) => [v, page.body.length])) };
+}
+
+/** A returning visitor's requests carry the cookie. */
+function headersOf(variant: Variant, cookie: string): Record<string, string> {
+  return variant.returning ? { cookie } : {};
+}
+
+/**
+ * Waits until the server is idle (under 2% of a CPU for 250 ms): the critical CSS worker may
+ * still be learning from the warm-up's pages, and its CPU time would count as the requests'.
+ */
+async function settle(child: Child): Promise<void> {
+  for (let before = await cpuTime(child); ;) {
+    await sleep(250);
+    const now = await cpuTime(child);
+    if (now - before < 5_000) return;
+    before = now;
+  }
+}
+
+/** Whether the library has the criticalCss option (an older build given by --library may not). */
+function hasCriticalCss(entry: string, dir: string): boolean {
+  try {
+    loadLibrary(entry).defineAssets({ ...registryOptions(dir), criticalCss: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function main(): Promise<void> {
   const rounds = argument('rounds', 5);
   const duration = argument('duration', 5);
@@ -195,84 +205,101 @@ async function main(): Promise<void> {
   const dir = scratch('request');
   const entry = given ? path.resolve(given, 'index.js') : compileLibrary(dir);
   writeCorpus(path.join(dir, 'assets'));
-  for (const [name, text] of Object.entries(VIEWS)) writeFile(path.join(dir, 'views', name), text);
+  for (const [name, text] of Object.entries(CATALOGUE_VIEWS))
+    writeFile(path.join(dir, 'views', name), text);
   await loadLibrary(entry).defineAssets(registryOptions(dir)).build();
+  const critical = hasCriticalCss(entry, dir);
+  const variants = critical ? [WITHOUT, OFF, FIRST, RETURNING] : [WITHOUT, OFF];
 
+  /** Fresh processes, the critical CSS made: one process's luck is not carried through rounds. */
   const start = async () => {
     const servers = new Map<Variant, Child>();
-    for (const variant of VARIANTS) {
-      servers.set(variant, await startChild(__filename, ['--child', variant, entry, dir]));
+    for (const variant of variants) {
+      servers.set(variant, await startChild(__filename, ['--child', variant.app, entry, dir]));
     }
+    if (critical) await Promise.all([FIRST, RETURNING].map((v) => warmCritical(servers.get(v)!)));
     return servers;
   };
-  const url = (child: Child) => `http://127.0.0.1:${child.port}/`;
-
-  const first = await start();
-  const [ours, plain] = await Promise.all(
-    VARIANTS.map((variant) => get(first.get(variant)!.port, '/')),
-  );
-  await Promise.all([...first.values()].map(stopChild));
-  check(ours.status === 200 && plain.status === 200, 'both apps answer 200');
-  check(ours.body.equals(plain.body), 'both apps send the same HTML');
-  check(/<link rel="stylesheet"[^>]+>/.test(ours.body.toString()), 'the page has its tags');
-  check(String(ours.headers.link).includes('rel=preload'), 'the page has its Link header');
-
-  const perSecond = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]));
-  const cpuPerRequest = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]));
-  const ratios: number[] = [];
-  const cpuRatios: number[] = [];
+  const stopAll = (servers: Map<Variant, Child>) =>
+    Promise.all([...servers.values()].map(stopChild));
+  let pages: Awaited<ReturnType<typeof checkPages>> | undefined;
+  const cpu = new Map<Variant, number[]>(variants.map((variant) => [variant, []]));
+  const rate = new Map<Variant, number[]>(variants.map((variant) => [variant, []]));
   for (let round = 0; round < rounds; round++) {
-    // Fresh processes each round: one process's luck (its JIT, where the machine's other load
-    // falls) is not carried through every round.
     const servers = await start();
     try {
-      for (const child of servers.values()) wrk(url(child), {}, 1, connections); // warm-up
-      const got = new Map<Variant, { rate: number; cpu: number }>();
-      for (const variant of turns(VARIANTS, round)) {
+      pages ??= await checkPages(servers);
+      const load = (variant: Variant, seconds: number) =>
+        wrk(
+          `http://127.0.0.1:${servers.get(variant)!.port}/`,
+          headersOf(variant, pages!.cookie),
+          seconds,
+          connections,
+        );
+      for (const variant of variants) load(variant, 1); // warm-up
+      for (const variant of turns(variants, round)) {
         const server = servers.get(variant)!;
+        await settle(server);
         const cpuBefore = await cpuTime(server);
-        const rate = wrk(url(server), {}, duration, connections);
-        const cpu = (await cpuTime(server)) - cpuBefore;
-        got.set(variant, { rate, cpu: cpu / (rate * duration) });
-        perSecond.get(variant)!.push(rate);
-        cpuPerRequest.get(variant)!.push(got.get(variant)!.cpu);
+        const perSecond = load(variant, duration);
+        const used = (await cpuTime(server)) - cpuBefore;
+        rate.get(variant)!.push(perSecond);
+        cpu.get(variant)!.push(used / (perSecond * duration));
       }
-      const [withIt, withoutIt] = VARIANTS.map((variant) => got.get(variant)!);
-      ratios.push(withIt.rate / withoutIt.rate);
-      cpuRatios.push(withIt.cpu / withoutIt.cpu);
       console.log(
         `round ${round + 1}: ` +
-          VARIANTS.map(
-            (v) => `${v} ${got.get(v)!.rate.toFixed(0)}/s ${got.get(v)!.cpu.toFixed(0)} µs`,
-          ).join(', '),
+          variants
+            .map(
+              (v) =>
+                `${v.name} ${rate.get(v)![round].toFixed(0)}/s ${cpu.get(v)![round].toFixed(0)} µs`,
+            )
+            .join(', '),
       );
     } finally {
-      await Promise.all([...servers.values()].map(stopChild));
+      await stopAll(servers);
     }
   }
-  const perSecondText = (value: number) => `${value.toFixed(0)}/s`;
+  /** Per round, `variant`'s figure over the baseline's: median (min-max). */
+  const ratio = (figures: Map<Variant, number[]>, variant: Variant, baseline: Variant) =>
+    spread(
+      figures.get(variant)!.map((value, i) => value / figures.get(baseline)![i]),
+      times,
+    );
+  const kB = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
   writeResults('request', [
-    `A ${(ours.body.length / 1024).toFixed(1)} kB Nunjucks page (layout, includes, a loop of ` +
-      `40), a handler awaiting 1 ms; wrk -t1 -c${connections}, ${rounds} rounds of ` +
-      `${duration} s, in turns. Library: ${given ? given : 'src/ compiled by tsc'}.`,
+    `A Nunjucks page (layout, includes, a loop of 40) in bootstrap 3's markup, a handler ` +
+      `awaiting 1 ms; wrk -t1 -c${connections}, ${rounds} rounds of ${duration} s, in turns, ` +
+      `fresh processes each round. Library: ${given ? given : 'src/ compiled by tsc'}.` +
+      (pages?.inline
+        ? ` Inline critical CSS: ${kB(pages.inline)} (of bootstrap 3 and the site's rules).`
+        : ''),
     '',
     table(
-      ['app', 'requests per second', "server's CPU time per request"],
-      VARIANTS.map((variant) => [
-        variant,
-        spread(perSecond.get(variant)!, perSecondText),
-        spread(cpuPerRequest.get(variant)!, (value) => `${value.toFixed(0)} µs`),
+      [
+        'app',
+        'HTML',
+        "server's CPU time per request",
+        'CPU / off',
+        'requests per second',
+        'req/s / off',
+      ],
+      variants.map((variant) => [
+        variant.name,
+        kB(pages!.bytes.get(variant)!),
+        spread(cpu.get(variant)!, (value) => `${value.toFixed(0)} µs`),
+        ratio(cpu, variant, OFF),
+        spread(rate.get(variant)!, (value) => `${value.toFixed(0)}/s`),
+        ratio(rate, variant, OFF),
       ]),
     ),
     '',
-    `With / without, per round, median (min-max): requests per second ${spread(ratios, times)}, ` +
-      `CPU time per request ${spread(cpuRatios, times)}.`,
+    'Ratios are per round, median (min-max); "off" is the library with criticalCss off.',
     `Command: npx tsx bench/request.ts ${process.argv.slice(2).join(' ')}`.trim(),
   ]);
 }
 
 if (process.argv[2] === '--child') {
-  serve(process.argv[3] as Variant, process.argv[4], process.argv[5]);
+  serve(process.argv[3] as Variant['app'], process.argv[4], process.argv[5]);
 } else {
   run(main);
 }

@@ -213,6 +213,7 @@ export async function hashInputs(
         asset.deps,
         asset.bundle,
         displayName(files.get(asset.name)!, plan.roots),
+        ...(asset.preloadFonts ? [] : ['fonts not preloaded']),
       ]),
     }),
   );

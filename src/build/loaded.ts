@@ -44,14 +44,21 @@ export interface Build {
   readonly manifest: Manifest;
   /** Bundles in load order. */
   readonly bundles: readonly ManifestBundle[];
-  /** Files that may be served, by name in `outDir`: this build's and the kept older ones'. */
+  /**
+   * Files in memory, by name in `outDir`: for a build loaded from `outDir`, its bundles (every
+   * page needs them); the rest of what it serves comes from {@link fileOnRequest}.
+   */
   readonly files: ReadonlyMap<string, ServedFile>;
   /** Whether this build came from disk without compiling. */
   readonly reused: boolean;
   /**
-   * A source map of this build or a kept one, read on its first request: only developer tools
-   * ask for maps, so a server neither reads them at its start nor holds them until then.
+   * A file of this build or a kept one that is not in {@link files}, read on its first request
+   * (undefined when the manifests do not list it). A start reads only what every page needs:
+   * source maps are for developer tools, a `url()` copy is fetched once per browser, and a kept
+   * build's files only by pages an older release rendered.
    */
+  readonly fileOnRequest?: (name: string) => Promise<ServedFile | undefined>;
+  /** {@link fileOnRequest} for source maps only. */
   readonly sourceMap?: (name: string) => Promise<ServedFile | undefined>;
   /** The folder it was read from; undefined for a build that lives in memory only. */
   readonly outDir?: string;
@@ -69,11 +76,9 @@ export class OutputFiles {
 
   constructor(private readonly outDir: string) {}
 
-  /** Starts reading every file of `manifest` (and of the builds it keeps) but source maps. */
+  /** Starts reading the files a start of `manifest`'s build reads: see {@link startFiles}. */
   prefetch(manifest: Manifest): void {
-    for (const file of [...manifest.files, ...manifest.previous.flat()]) {
-      if (!isSourceMap(file)) void this.read(file);
-    }
+    for (const file of startFiles(manifest)) void this.read(file);
   }
 
   /** What the build just wrote: read from memory. */
@@ -91,11 +96,7 @@ export class OutputFiles {
   };
 }
 
-/**
- * A file as served. Its ETag (the SHA-256 of its bytes) is made when first asked for: a startup
- * would otherwise hash every file of every kept build, source maps included, most of which are
- * never requested.
- */
+/** A file as served. Its ETag (the SHA-256 of its bytes) is made on its first request. */
 export function servedFile(
   name: string,
   body: Buffer,
@@ -112,7 +113,26 @@ export function servedFile(
   });
 }
 
-/** Reads the files of a manifest (and of the older builds it keeps) into memory. */
+/**
+ * The files of a manifest that a start reads: each bundle with its `.br` and `.gz` twins and its
+ * bodies against older versions. The rest is read on its first request.
+ */
+export function startFiles(manifest: Manifest): string[] {
+  const listed = new Set(manifest.files);
+  return manifest.bundles
+    .flatMap(({ file, dictionaries = [] }) => [
+      file,
+      `${file}.br`,
+      `${file}.gz`,
+      ...dictionaries.flatMap((entry) => (entry.dcb ? [entry.file, entry.dcb.file] : [entry.file])),
+    ])
+    .filter((file) => listed.has(file));
+}
+
+/**
+ * Loads a manifest's build: its bundles into memory now (a missing one fails the start), every
+ * other file it or a kept build lists on its first request.
+ */
 export async function loadBuild(
   outDir: string,
   manifest: Manifest,
@@ -120,32 +140,27 @@ export async function loadBuild(
   readOutput: OutputReader = new OutputFiles(outDir).read,
 ): Promise<Build> {
   const { servable, load } = fileLoader(manifest, readOutput);
+  const bundles = await Promise.all(manifest.bundles.map((bundle) => load(bundle.file)));
   const files = new Map<string, ServedFile>();
-  await Promise.all(
-    [...servable]
-      .filter((name) => !isSourceMap(name))
-      .map(async (name) => {
-        const file = await load(name);
-        if (file) files.set(name, file);
-      }),
-  );
-  for (const bundle of manifest.bundles) {
-    if (!files.has(bundle.file))
-      throw new Error(`Bundle file ${bundle.file} is missing from ${outDir}`);
-  }
-  const maps = new Map<string, Promise<ServedFile | undefined>>();
-  const sourceMap = (name: string) => {
-    if (!isSourceMap(name) || !servable.has(name)) return Promise.resolve(undefined);
-    let map = maps.get(name);
-    if (!map) maps.set(name, (map = load(name)));
-    return map;
+  manifest.bundles.forEach(({ file }, i) => {
+    if (!bundles[i]) throw new Error(`Bundle file ${file} is missing from ${outDir}`);
+    files.set(file, bundles[i]);
+  });
+  const later = new Map<string, Promise<ServedFile | undefined>>();
+  const fileOnRequest = (name: string) => {
+    if (!servable.has(name) || files.has(name)) return Promise.resolve(undefined);
+    let file = later.get(name);
+    if (!file) later.set(name, (file = load(name)));
+    return file;
   };
   return Object.freeze({
     manifest,
     bundles: Object.freeze(manifest.bundles),
     files,
     reused,
-    sourceMap,
+    fileOnRequest,
+    sourceMap: (name: string) =>
+      isSourceMap(name) ? fileOnRequest(name) : Promise.resolve(undefined),
     outDir,
   });
 }
@@ -180,14 +195,14 @@ export function fileLoader(
 }
 
 /**
- * Every file a build serves, source maps included (read now), by name: for a tool that lists
- * them all (the nginx configuration), not for a server's start.
+ * Every file a build serves, those read on request included (read now), by name: for a tool that
+ * lists them all (the nginx configuration), not for a server's start.
  */
 export async function withSourceMaps(build: Build): Promise<Build> {
   const files = new Map(build.files);
   for (const name of [...build.manifest.files, ...build.manifest.previous.flat()]) {
-    const map = name.endsWith('.map') ? await build.sourceMap?.(name) : undefined;
-    if (map) files.set(name, map);
+    const file = await build.fileOnRequest?.(name);
+    if (file) files.set(name, file);
   }
   return Object.freeze({ ...build, files });
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import zlib from 'node:zlib';
+import type Zlib from 'node:zlib';
 
 /**
  * Reads a whole file. `fs.promises.readFile` reads in chunks with an await each: on the 73
@@ -13,9 +13,6 @@ export const readFile = promisify(readFileCallback);
 
 /** Reads a file of `outDir`; undefined when it cannot be read. */
 export type OutputReader = (file: string) => Promise<Buffer | undefined>;
-
-const brotli = promisify(zlib.brotliCompress);
-const gzip = promisify(zlib.gzip);
 
 /**
  * Writes a file so that no reader, in this process or another, ever sees it half-written:
@@ -74,15 +71,18 @@ export interface Compressed {
 
 /** Brotli at its best quality and gzip at level 9: made once per build, served many times. */
 export async function compress(data: Buffer): Promise<Compressed> {
+  // Loaded on first use: a server that starts from a prebuilt outDir compresses nothing.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const zlib = require('node:zlib') as typeof Zlib;
   const [br, gz] = await Promise.all([
-    brotli(data, {
+    promisify(zlib.brotliCompress)(data, {
       params: {
         [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
         [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length,
         [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT,
       },
     }),
-    gzip(data, { level: 9 }),
+    promisify(zlib.gzip)(data, { level: 9 }),
   ]);
   return { br, gzip: gz };
 }

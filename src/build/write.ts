@@ -140,8 +140,14 @@ function manifestEntry(
     members: bundle.members.map(({ name, min }) => ({ asset: name, source: sourceOf(name), min })),
     inputs: inputs.sort(),
     files: [...new Set(files)].sort(),
-    ...(spec.kind === 'css' && { fonts: fontsOf(bundle.body.toString(), plan.publicPath) }),
+    ...(spec.kind === 'css' && { fonts: fontsOf(preloading(spec, compiled), plan.publicPath) }),
   };
+}
+
+/** The compiled CSS of a bundle's members whose fonts are preloaded (all but `preloadFonts: false`). */
+function preloading(spec: BundleSpec, compiled: Made['compiled']): string {
+  const members = spec.members.filter((asset) => asset.preloadFonts);
+  return members.map((asset) => compiled.get(asset.name)!.code).join('\n');
 }
 
 /**

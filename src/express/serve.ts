@@ -1,18 +1,15 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import fresh from 'fresh';
-import Negotiator from 'negotiator';
 import { smallestFirst } from '../build/loaded';
 import { BuildsOnDisk } from '../build/onDisk';
-import type { Build, DictionaryCoding, ServedFile } from '../build/loaded';
+import type { Build, ServedFile } from '../build/loaded';
+import { EncodingNegotiation } from './negotiation';
 import type { PublicUrl } from '../registry/options';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
-const PREFERRED = ['br', 'gzip', 'identity'];
 /** A bundle's file name: `<group>.<hash>.<kind>`. */
 const BUNDLE_NAME = /^([A-Za-z0-9_-]+)\.[0-9a-f]{12}\.(js|css)$/;
-/** `Available-Dictionary: :<base64 SHA-256>:`, a structured-field byte sequence. */
-const AVAILABLE_DICTIONARY = /^:([A-Za-z0-9+/]{43}=):$/;
 
 /** A file's three representations, with their headers made once. */
 interface Variant {
@@ -21,12 +18,6 @@ interface Variant {
   notModified: OutgoingHttpHeaders;
   etag: string;
 }
-
-/** negotiator 1.x takes `preferred` (server order among equal q-values); its types predate it. */
-type EncodingChooser = (
-  available: string[],
-  options: { preferred: string[] },
-) => string | undefined;
 
 /**
  * Serves the files of the current build from memory under the path of `publicPath`. Only names
@@ -44,20 +35,20 @@ export function createFileServer(
   // this header a browser refuses what the CDN pulled from here.
   const cors = publicUrl.crossOrigin ? { 'Access-Control-Allow-Origin': '*' } : {};
   const variants = new WeakMap<ServedFile, Map<string, Variant>>();
-  const encodings = new BoundedCache<string>(256);
-  const takesDictionaries = new BoundedCache<DictionaryCoding[]>(256);
+  const negotiation = new EncodingNegotiation();
   let onDisk: BuildsOnDisk | undefined;
 
   /**
-   * A file the build in memory does not hold: a source map (read on its first request) or, in
-   * production, a file of a build another process wrote into `outDir` (a rolling deploy).
+   * A file the build in memory does not hold: one it reads on its first request (a source map,
+   * a `url()` copy, a kept build's file) or, in production, a file of a build another process
+   * wrote into `outDir` (a rolling deploy).
    */
   function elsewhere(build: Build | undefined, name: string): Promise<ServedFile | undefined> {
-    const map = build?.sourceMap && name.endsWith('.map') ? build.sourceMap(name) : undefined;
+    const later = build?.fileOnRequest?.(name);
     const outDir = immutable ? build?.outDir : undefined;
-    if (!outDir) return map ?? Promise.resolve(undefined);
+    if (!outDir) return later ?? Promise.resolve(undefined);
     const disk = onDisk?.outDir === outDir ? onDisk : (onDisk = new BuildsOnDisk(outDir));
-    return map ? map.then((file) => file ?? disk.find(name)) : disk.find(name);
+    return later ? later.then((file) => file ?? disk.find(name)) : disk.find(name);
   }
 
   /**
@@ -127,49 +118,6 @@ export function createFileServer(
     return { body, headers, notModified, etag };
   }
 
-  /**
-   * The `dcz` or `dcb` variant to send (the smaller of those accepted), when the request names a
-   * dictionary this file was compressed against and is not a cross-site no-cors fetch (RFC 9842
-   * makes dictionaries usable only where CORS would let the page read the response). Otherwise
-   * undefined.
-   */
-  function dictionaryEncoding(req: IncomingMessage, file: ServedFile): string | undefined {
-    const available = req.headers['available-dictionary'];
-    if (!file.dictionaries || typeof available !== 'string') return undefined;
-    const hash = AVAILABLE_DICTIONARY.exec(available.trim())?.[1];
-    const bodies = hash && file.dictionaries.get(hash);
-    if (!bodies) return undefined;
-    if (
-      req.headers['sec-fetch-mode'] === 'no-cors' &&
-      req.headers['sec-fetch-site'] === 'cross-site'
-    ) {
-      return undefined;
-    }
-    const accept = req.headers['accept-encoding'] ?? '';
-    let accepted = takesDictionaries.get(accept);
-    if (accepted === undefined) {
-      accepted = new Negotiator({ headers: { 'accept-encoding': accept } }).encodings([
-        'dcz',
-        'dcb',
-      ]) as DictionaryCoding[];
-      takesDictionaries.set(accept, accepted);
-    }
-    const coding = smallestFirst(bodies).find((each) => accepted.includes(each));
-    return coding && `${coding}:${hash}`;
-  }
-
-  function encodingFor(accept: string | undefined): string {
-    if (!accept) return 'identity';
-    let chosen = encodings.get(accept);
-    if (chosen === undefined) {
-      const negotiator = new Negotiator({ headers: { 'accept-encoding': accept } });
-      const choose = negotiator.encoding.bind(negotiator) as EncodingChooser;
-      chosen = choose(PREFERRED, { preferred: PREFERRED }) ?? 'identity';
-      encodings.set(accept, chosen);
-    }
-    return chosen;
-  }
-
   return function serveAsset(req, res) {
     const url = req.url ?? '';
     if (!url.startsWith(prefix)) return false;
@@ -205,7 +153,7 @@ export function createFileServer(
       res.end('Method not allowed');
       return;
     }
-    const encoding = dictionaryEncoding(req, file) ?? encodingFor(req.headers['accept-encoding']);
+    const encoding = negotiation.encodingOf(req, file);
     const variant = variantOf(file, name, encoding);
     if (req.headers['if-none-match'] && fresh(req.headers, { etag: variant.etag })) {
       res.writeHead(304, withEarlierVary(res, variant.notModified));
@@ -232,19 +180,4 @@ function withEarlierVary(res: ServerResponse, headers: OutgoingHttpHeaders): Out
     .split(', ')
     .filter((field) => !present.has(field.toLowerCase()));
   return { ...headers, Vary: [fields, ...added].join(', ') };
-}
-
-/** A map that forgets everything once it is full: header values are client-controlled. */
-class BoundedCache<T> {
-  private readonly entries = new Map<string, T>();
-  constructor(private readonly limit: number) {}
-
-  get(key: string): T | undefined {
-    return this.entries.get(key);
-  }
-
-  set(key: string, value: T): void {
-    if (this.entries.size >= this.limit) this.entries.clear();
-    this.entries.set(key, value);
-  }
 }

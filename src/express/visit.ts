@@ -42,5 +42,6 @@ export function answerVisit(req: Request, res: Response, page: PageAssets): void
       `${HELD_COOKIE}=${tokens}; Path=/; Max-Age=${HELD_SECONDS}; SameSite=Lax; HttpOnly${secure}`,
     );
   }
-  res.once('finish', () => page.learn());
+  if (visits.some((visit) => visit.store.learning(visit.key)))
+    res.once('finish', () => page.learn());
 }

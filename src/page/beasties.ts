@@ -67,7 +67,6 @@ function startWorker(): Running {
     workerData: { beasties: require.resolve('beasties'), options: OPTIONS },
   });
   const started: Running = { worker, jobs: new Map() };
-  worker.unref();
   worker.on('message', ({ id, output, error }: { id: number; output?: string; error?: string }) => {
     const job = started.jobs.get(id);
     started.jobs.delete(id);
@@ -83,5 +82,6 @@ function startWorker(): Running {
   worker.on('exit', (code) =>
     fail(new Error(`The critical CSS worker stopped (exit code ${code})`)),
   );
+  worker.unref(); // after the listeners: adding a 'message' listener refs the worker again
   return started;
 }

@@ -40,6 +40,11 @@ export class CriticalCss {
     return shape.css;
   }
 
+  /** Whether renders of the shape are still wanted: it has fewer than {@link SAMPLES}. */
+  learning(key: string): boolean {
+    return (this.shapes.get(key)?.samples.length ?? 0) < SAMPLES;
+  }
+
   /**
    * Adds a render of the shape to what its critical CSS covers, until it has {@link SAMPLES}
    * different ones, and (re)computes it. `stylesheet` is read only when a computation starts.
@@ -107,14 +112,34 @@ export function cssVisitOf(
   visit: Visit,
 ): CssVisit | undefined {
   const store = criticalOf(source);
-  if (!store) return undefined;
-  const build = source.current;
-  const bundles = bundlesFor(build, source.options, needs, 'css').map((i) => build.bundles[i]);
-  if (!bundles.length) return undefined;
-  const tokens = bundles.map(tokenOf);
-  const held = tokens.every((token) => visit.held.has(token));
-  const key = `${visit.shape}\n${[...needs].join(',')}\n${tokens.join('.')}`;
-  return { store, build, bundles, tokens, held, key };
+  const build = store && source.current;
+  const css = build && cssOf(build, source, needs);
+  if (!css) return undefined;
+  const held = css.tokens.every((token) => visit.held.has(token));
+  return { store, build, ...css, held, key: `${visit.shape}\n${css.key}` };
+}
+
+/** A page's CSS bundles, their tokens and its needs' part of the key: the same per needs. */
+interface PageCss {
+  readonly bundles: readonly ManifestBundle[];
+  readonly tokens: readonly string[];
+  readonly key: string;
+}
+
+const pageCss = new WeakMap<Build, WeakMap<ReadonlySet<string>, PageCss | null>>();
+
+/** The {@link PageCss} of `needs` in `build`, made once (the registry gives one set per needs). */
+function cssOf(build: Build, source: AssetState, needs: ReadonlySet<string>): PageCss | null {
+  let ofBuild = pageCss.get(build);
+  if (!ofBuild) pageCss.set(build, (ofBuild = new WeakMap()));
+  let css = ofBuild.get(needs);
+  if (css === undefined) {
+    const bundles = bundlesFor(build, source.options, needs, 'css').map((i) => build.bundles[i]);
+    const tokens = bundles.map(tokenOf);
+    css = bundles.length ? { bundles, tokens, key: `${[...needs]}\n${tokens.join('.')}` } : null;
+    ofBuild.set(needs, css);
+  }
+  return css;
 }
 
 const stores = new WeakMap<AssetState, CriticalCss>();

@@ -2,7 +2,15 @@ import path from 'node:path';
 import { nearestNames } from './nearest';
 
 /** One registry entry: a name under `root`, or the name with its dependencies and bundle group. */
-export type AssetEntry = string | { path: string; deps?: readonly string[]; bundle?: string };
+export type AssetEntry =
+  | string
+  | {
+      path: string;
+      deps?: readonly string[];
+      bundle?: string;
+      /** `false`: the fonts this stylesheet's `@font-face` rules fetch are not preloaded. */
+      preloadFonts?: boolean;
+    };
 
 export type Kind = 'js' | 'css';
 
@@ -11,11 +19,13 @@ export interface ResolvedAsset {
   readonly kind: Kind;
   readonly deps: readonly string[];
   readonly bundle: string;
+  /** Whether the fonts of its `@font-face` rules are preloaded with its bundle (`preloadFonts`). */
+  readonly preloadFonts: boolean;
   /** Position in the declaration, used to break ties in dependency order. */
   readonly index: number;
 }
 
-const ENTRY_KEYS = new Set(['path', 'deps', 'bundle']);
+const ENTRY_KEYS = new Set(['path', 'deps', 'bundle', 'preloadFonts']);
 
 const KIND_OF_EXTENSION: Record<string, Kind> = { '.js': 'js', '.css': 'css', '.less': 'css' };
 
@@ -48,11 +58,15 @@ export function resolveEntry(entry: AssetEntry, index: number): ResolvedAsset {
   if (typeof bundle !== 'string' || !/^[A-Za-z0-9_-]+$/.test(bundle)) {
     throw new TypeError(`${at('.bundle')} must be a name of letters, digits, "_" or "-"`);
   }
+  const preloadFonts = spec.preloadFonts ?? true;
+  if (typeof preloadFonts !== 'boolean')
+    throw new TypeError(`${at('.preloadFonts')} must be true or false`);
   return Object.freeze({
     name: spec.path,
     kind: kindOf(spec.path) ?? 'js', // checked with a named AssetConfigError by the registry
     deps: Object.freeze([...deps]),
     bundle,
+    preloadFonts,
     index,
   });
 }

@@ -541,9 +541,10 @@ describe('build(): versions kept on disk', () => {
       expect(fs.existsSync(path.join(outDir, file))).toBe(false);
       expect(fs.existsSync(path.join(outDir, `${file}.map`))).toBe(false);
     }
-    // The previous build's bundle is still served, for pages rendered by an older server.
-    expect(four.files.has(bundleOf(three, 'main.js').file)).toBe(true);
-    expect(four.files.has(bundleOf(two, 'main.js').file)).toBe(false);
+    // The previous build's bundle is still served (read on its first request), for pages
+    // rendered by an older server.
+    expect(await four.fileOnRequest!(bundleOf(three, 'main.js').file)).toBeDefined();
+    expect(await four.fileOnRequest!(bundleOf(two, 'main.js').file)).toBeUndefined();
   });
 
   test('by default, 3 builds are kept', async () => {

@@ -108,6 +108,30 @@ describe('preloadFonts', () => {
     }, 60_000);
   });
 
+  describe('per asset: preloadFonts: false on an entry', () => {
+    test("that stylesheet's fonts are not preloaded; another bundle's still are", async () => {
+      const assets = await builtIcons({
+        assets: [
+          { path: 'site/icons.less', preloadFonts: false },
+          { path: 'admin/icons.less', bundle: 'admin' },
+        ],
+      });
+      const site = await pageOf(assets, 'site/icons.less');
+      expect(site.headers.link).toMatch(/as=style/);
+      expect(`${site.headers.link} ${site.text}`).not.toMatch(/as="?font/);
+      const admin = await pageOf(assets, 'admin/icons.less');
+      expect(admin.headers.link).toMatch(/as=font/);
+      expect(admin.text).toMatch(/as="font"/);
+    }, 60_000);
+
+    test('a value other than true or false is a TypeError naming the entry', () => {
+      const assets = [{ path: 'a.css', preloadFonts: 'no' as never }];
+      expect(() => defineAssets({ root: tempDir(), outDir: tempDir(), assets })).toThrow(
+        'Option "assets[0].preloadFonts" must be true or false',
+      );
+    });
+  });
+
   test('a value other than true or false is a TypeError naming the option', () => {
     expect(() =>
       defineAssets({ root: tempDir(), outDir: tempDir(), assets: [], preloadFonts: 'no' as never }),

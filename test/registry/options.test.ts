@@ -158,11 +158,13 @@ describe('resolveOptions', () => {
       budget: {},
       serve: true,
       earlyHints: false,
+      preloadFonts: true,
+      criticalCss: false,
       report: true,
       requirePrebuilt: false,
     });
     expect(options.assets).toEqual([
-      { name: 'site/app.js', kind: 'js', deps: [], bundle: 'main', index: 0 },
+      { name: 'site/app.js', kind: 'js', deps: [], bundle: 'main', preloadFonts: true, index: 0 },
     ]);
   });
 
