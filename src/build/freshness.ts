@@ -3,7 +3,7 @@ import path from 'node:path';
 import { integrity } from './hash';
 import type { Inputs } from './inputs';
 import type { OutputReader } from './output';
-import { isSourceMap } from './loaded';
+import { startFiles } from './loaded';
 import type { Manifest, ManifestBundle } from './manifest';
 import type { BuildPlan } from './plan';
 
@@ -25,14 +25,16 @@ export async function isUpToDate(
   read: OutputReader,
 ): Promise<boolean> {
   if (manifest.fingerprint !== fingerprint) return false;
+  const reads = new Set(startFiles(manifest));
   // Side by side: the hashes serve the rest of the build too.
   const same = await Promise.all([
     ...Object.entries(manifest.inputs).map(
       async ([name, hash]) => (await sources.hashNamed(name, roots)) === hash,
     ),
+    // What a start reads (the bundles) is read now; the rest is read on a first request, so
+    // its presence is enough.
     ...manifest.files.map(async (file) =>
-      // Source maps are read on a first request only: their presence is enough.
-      isSourceMap(file) ? exists(path.join(outDir, file)) : (await read(file)) !== undefined,
+      reads.has(file) ? (await read(file)) !== undefined : exists(path.join(outDir, file)),
     ),
   ]);
   return same.every(Boolean);
