@@ -15,7 +15,10 @@ const MARKED = new RegExp(`<style ${MARK}[^>]*>([\\s\\S]*?)</style>`);
 /** One page shape: its critical CSS once made, and the renders it is made from. */
 interface Shape {
   css?: string;
+  /** Its renders until the last computation has read them; then none, to free the memory. */
   samples: string[];
+  /** It takes no more renders: it has {@link SAMPLES}, or its computation failed. */
+  full: boolean;
   /** A computation runs; `again` when a new sample came meanwhile. */
   running: boolean;
   again: boolean;
@@ -40,9 +43,9 @@ export class CriticalCss {
     return shape.css;
   }
 
-  /** Whether renders of the shape are still wanted: it has fewer than {@link SAMPLES}. */
+  /** Whether renders of the shape are still wanted. */
   learning(key: string): boolean {
-    return (this.shapes.get(key)?.samples.length ?? 0) < SAMPLES;
+    return !this.shapes.get(key)?.full;
   }
 
   /**
@@ -53,12 +56,13 @@ export class CriticalCss {
   learn(key: string, html: string, stylesheet: () => string): void {
     let shape = this.shapes.get(key);
     if (!shape) {
-      shape = { samples: [], running: false, again: false };
+      shape = { samples: [], full: false, running: false, again: false };
       this.shapes.set(key, shape);
       if (this.shapes.size > SHAPES) this.shapes.delete(this.shapes.keys().next().value!);
     }
-    if (shape.samples.length >= SAMPLES || shape.samples.includes(html)) return;
+    if (shape.full || shape.samples.includes(html)) return;
     shape.samples.push(html);
+    shape.full = shape.samples.length >= SAMPLES;
     if (shape.running) shape.again = true;
     else void this.compute(key, shape, stylesheet);
   }
@@ -72,10 +76,11 @@ export class CriticalCss {
         shape.css = inlineSafe(MARKED.exec(output)?.[1] ?? '');
       } while (shape.again);
     } catch (error) {
-      shape.samples.length = SAMPLES; // no more tries for this shape: it keeps the plain tags
+      shape.full = true; // no more tries for this shape: it keeps the plain tags
       this.failed(error as Error, key.split('\n')[0]);
     } finally {
       shape.running = false;
+      if (shape.full) shape.samples = [];
     }
   }
 }
