@@ -22,22 +22,24 @@ import {
   LODASH,
   SITE,
   THEME,
-  argument,
-  check,
   compileLibrary,
   compress,
   loadLibrary,
+  scratch,
+  writeCorpus,
+} from './common';
+import {
+  argument,
+  check,
   ms,
   percent,
   spread,
   times,
   run,
-  scratch,
   table,
   timed,
-  writeCorpus,
   writeResults,
-} from './common';
+} from './harness';
 
 /** The options of src/compile/javascript.ts. */
 const TERSER: terser.MinifyOptions = {

@@ -14,19 +14,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AssetOptions } from '../src';
-import {
-  APP,
-  LODASH,
-  SITE,
-  check,
-  compileLibrary,
-  loadLibrary,
-  run,
-  scratch,
-  table,
-  writeCorpus,
-  writeResults,
-} from './common';
+import { APP, LODASH, SITE, compileLibrary, loadLibrary, scratch, writeCorpus } from './common';
+import { check, run, table, writeResults } from './harness';
 
 /** A slow mobile link: 400 kbit/s. */
 const BYTES_PER_SECOND = 50_000;

@@ -13,22 +13,9 @@ import path from 'node:path';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import type { Build } from '../src';
-import {
-  NODE_MODULES,
-  REPO,
-  argument,
-  compileLibrary,
-  get,
-  listen,
-  loadLibrary,
-  run,
-  scratch,
-  startChild,
-  stopChild,
-  table,
-  writeFile,
-  writeResults,
-} from './common';
+import { NODE_MODULES, REPO, compileLibrary, loadLibrary, scratch, writeFile } from './common';
+import { argument, run, table, writeResults } from './harness';
+import { get, listen, startChild, stopChild } from './servers';
 
 const TARGET_RSS_GROWTH = 0.1;
 

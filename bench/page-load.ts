@@ -20,77 +20,20 @@
  *
  *   npm run bench:page-load [-- --runs=5]
  */
-import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import compression from 'compression';
-import express from 'express';
-import type { RequestHandler } from 'express';
-import type { Browser, Page } from 'playwright-core';
-import type * as ExampleServer from '../example-app/server';
-import type { Fetch, Link, PaintFigures } from '../test/chromium';
-import {
-  ACTIVE_LINK_BACKGROUND,
-  RECORD_PAINT,
-  activeLinkBackground,
-  fetchedTwice,
-  isAsset,
-  launchChromium,
-  paintFigures,
-  recordFetches,
-  warmCriticalCss,
-} from '../test/chromium';
-import {
-  argument,
-  check,
-  get,
-  ms,
-  run,
-  spread,
-  startChild,
-  stopChild,
-  table,
-  times,
-  turns,
-  writeResults,
-} from './common';
+import type { Link } from '../test/chromium';
+import { launchChromium, warmCriticalCss } from '../test/chromium';
+import type { Load, Repeat } from './cold-load';
+import { loadCold } from './cold-load';
+import { argument, ms, run, spread, table, times, turns, writeResults } from './harness';
+import { PAGE, VARIANTS, serveSite } from './page-variants';
+import type { Variant } from './page-variants';
+import { startChild, stopChild } from './servers';
 
-const PAGE = '/catalogue';
-/** The repeat visit's page: another page, with the same CSS bundle. */
-const NEXT = '/';
 const LINKS: (Link & { name: string })[] = [
   { name: '300 ms / 400 kbit/s', latency: 300, throughput: 50_000 },
   { name: '800 ms / 250 kbit/s', latency: 800, throughput: 31_250 },
 ];
 const ROUND_TRIPS = 2;
-/** The paths the site's child process serves besides the site: plain tags and the paint floor. */
-const PLAIN = '?plain';
-const FLOOR = '?floor';
-const VARIANTS = [
-  { label: 'critical CSS', path: PAGE },
-  { label: 'plain tags', path: PAGE + PLAIN },
-  { label: 'paint floor', path: PAGE + FLOOR },
-] as const;
-type Variant = (typeof VARIANTS)[number]['label'];
-
-interface Load extends PaintFigures {
-  /** All bytes received, and the HTML's, headers included. */
-  bytes: number;
-  htmlBytes: number;
-  requests: number;
-  /** Assets (CSS, JS, fonts) fetched more than once. */
-  twice: string[];
-  repeat?: Repeat;
-}
-
-/** A repeat visit to {@link NEXT} in the same context; and the same page without the feature. */
-interface Repeat {
-  inlineStyles: number;
-  fontPreloads: number;
-  assetRequests: number;
-  htmlBytes: number;
-  plainHtmlBytes: number;
-}
 
 async function main(): Promise<void> {
   const runs = argument('runs', 5);
@@ -216,124 +159,6 @@ function report(link: Link & { name: string }, loads: Map<Variant, Load[]>): str
       ],
     ),
   ];
-}
-
-/** One cold load in a new context through the throttled link; for critical CSS, a repeat visit. */
-async function loadCold(browser: Browser, origin: string, path: string, link: Link): Promise<Load> {
-  const context = await browser.newContext();
-  try {
-    await context.addInitScript(RECORD_PAINT);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    const fetches = await recordFetches(page, link);
-    await page.goto(origin + path, { waitUntil: 'load', timeout: 120_000 });
-    const figures = await paintFigures(page);
-    const active = await activeLinkBackground(page);
-    const failed = fetches.filter((fetch) => fetch.status !== 200).map((fetch) => fetch.url);
-    check(!failed.length && !errors.length, `${path}: ${[...failed, ...errors].join(', ')}`);
-    const load: Load = {
-      ...figures,
-      bytes: fetches.reduce((sum, fetch) => sum + fetch.bytes, 0),
-      htmlBytes: fetches.find((fetch) => fetch.type === 'Document')?.bytes ?? NaN,
-      requests: fetches.length,
-      twice: fetchedTwice(fetches),
-    };
-    // A broken page would paint fast: each setup must show what it stands for.
-    if (path !== PAGE + FLOOR)
-      check(active === ACTIVE_LINK_BACKGROUND, `${path}: unstyled (${active})`);
-    if (path === PAGE) {
-      check(load.inlineStyles === 1 && load.bodyStylesheets === 1, `${path}: no critical CSS`);
-      load.repeat = await repeatVisit(origin, page, fetches);
-    }
-    return load;
-  } finally {
-    await context.close();
-  }
-}
-
-/** Opens {@link NEXT} in the context that loaded the page, then the same page without the feature. */
-async function repeatVisit(origin: string, page: Page, fetches: Fetch[]): Promise<Repeat> {
-  const open = async (path: string) => {
-    const from = fetches.length;
-    await page.goto(origin + path, { waitUntil: 'load', timeout: 120_000 });
-    const figures = await paintFigures(page);
-    const own = fetches.slice(from);
-    const html = own.find((fetch) => fetch.type === 'Document');
-    return { figures, assets: own.filter((fetch) => isAsset(fetch) && !fetch.fromCache), html };
-  };
-  const next = await open(NEXT);
-  const plain = await open(NEXT + PLAIN);
-  return {
-    inlineStyles: next.figures.inlineStyles,
-    fontPreloads: next.figures.fontPreloads,
-    assetRequests: next.assets.length,
-    htmlBytes: next.html?.bytes ?? NaN,
-    plainHtmlBytes: plain.html?.bytes ?? NaN,
-  };
-}
-
-// The site's child process.
-
-/**
- * The example site as `npm start` runs it, plus `<page>?plain` and `<page>?floor`: before any
- * browser comes, it renders the two pages once (the first render of a shape has plain tags, as
- * without `criticalCss`) and keeps them, to send them again with a fresh nonce.
- */
-async function serveSite(): Promise<void> {
-  // NODE_ENV is production (startChild): the registry reads it when it is first loaded.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { createApp } = require('../example-app/server') as typeof ExampleServer;
-  const site = await createApp();
-  const app = express();
-  const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  // The kept pages, by path and query: `/catalogue?plain`; the path stays the site's own, as
-  // site.js marks the navigation's current page by it.
-  const kept = new Map<string, RequestHandler>();
-  app.get('*path', compression(), function keptPage(req, res, next) {
-    const page = kept.get(req.url);
-    if (page) page(req, res, next);
-    else next();
-  });
-  app.use(site);
-  for (const path of [PAGE, NEXT]) {
-    const first = await get(port, path);
-    const html = first.body.toString();
-    check(
-      !/<style/.test(html) && /<head>[\s\S]*rel="stylesheet"/.test(html),
-      `${path}: not plain (${first.status})`,
-    );
-    kept.set(path + PLAIN, replay(html, first.headers));
-    if (path === PAGE) kept.set(path + FLOOR, replay(withoutStyles(html), first.headers, true));
-  }
-  process.on('SIGTERM', () => process.exit(0));
-  process.send!({ port });
-}
-
-/** The page without stylesheets, `<style>` or font preloads: what paints without any CSS. */
-function withoutStyles(html: string): string {
-  return html
-    .replace(/<link rel="stylesheet"[^>]*>\n?/g, '')
-    .replace(/<style[^>]*>[\s\S]*?<\/style>\n?/g, '')
-    .replace(/<link rel="preload"[^>]*as="font"[^>]*>\n?/g, '');
-}
-
-/** Sends a page as the site sent it: its `Link` and CSP headers, with a fresh nonce. */
-function replay(html: string, headers: http.IncomingHttpHeaders, noStyles = false): RequestHandler {
-  const policy = String(headers['content-security-policy']);
-  const nonce = /'nonce-([^']+)'/.exec(policy)![1];
-  const link = String(headers.link ?? '')
-    .split(/,\s*(?=<)/)
-    .filter((value) => value && !(noStyles && /as=(style|font)/.test(value)))
-    .join(', ');
-  return function replayPage(_req, res) {
-    const fresh = randomBytes(16).toString('base64');
-    res.setHeader('Content-Security-Policy', policy.replaceAll(nonce, fresh));
-    if (link) res.setHeader('Link', link);
-    res.type('html').send(html.replaceAll(nonce, fresh));
-  };
 }
 
 if (process.argv[2] === '--site') run(serveSite);

@@ -24,40 +24,17 @@
  *                                                   without criticalCss, its rows are left out)
  */
 import path from 'node:path';
-import express from 'express';
-import nunjucks from 'nunjucks';
-import {
-  APP,
-  CATALOGUE_VIEWS,
-  catalogueData,
-  CORPUS,
-  SITE,
-  argument,
-  check,
-  compileLibrary,
-  cpuTime,
-  get,
-  listen,
-  loadLibrary,
-  run,
-  scratch,
-  spread,
-  startChild,
-  stopChild,
-  table,
-  times,
-  turns,
-  writeCorpus,
-  writeFile,
-  writeResults,
-  wrk,
-} from './common';
-import type { Child } from './common';
+import { compileLibrary, loadLibrary, scratch, writeCorpus } from './common';
+import { argument, check, run, sleep, spread, table, times, turns, writeResults } from './harness';
+import { hasCriticalCss, registryOptions, serve, writeViews } from './request-app';
+import type { AppKind } from './request-app';
+import { cpuTime, get, startChild, stopChild, wrk } from './servers';
+import type { Child } from './servers';
 
 /** A row: which app (`without`: no library; `off`, `on`: the library, criticalCss so) and visitor. */
 interface Variant {
   name: string;
-  app: 'without' | 'off' | 'on';
+  app: AppKind;
   /** Requests carry the cookie that lists the page's CSS bundles as held. */
   returning?: boolean;
 }
@@ -69,60 +46,6 @@ const RETURNING: Variant = {
   app: 'on',
   returning: true,
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** In a child: the app of one variant, served on loopback. */
-function serve(app: Variant['app'], entry: string, dir: string): void {
-  const library = loadLibrary(entry);
-  const views = path.join(dir, 'views');
-  const assets = library.defineAssets({
-    ...registryOptions(dir),
-    requirePrebuilt: true,
-    ...(app === 'on' && { criticalCss: true }),
-  });
-  const withLibrary = app !== 'without';
-  const env = new nunjucks.Environment(
-    new nunjucks.FileSystemLoader([
-      path.join(views, withLibrary ? 'with' : 'without'),
-      path.join(views, 'common'),
-    ]),
-    { autoescape: true },
-  );
-  const server = express();
-  env.express(server);
-  server.set('view engine', 'njk');
-  const data = catalogueData();
-  if (withLibrary) {
-    assets.nunjucks(env);
-    server.use(assets.middleware());
-  }
-  void assets.build().then(() => {
-    const page = assets.page();
-    page.require(APP, SITE);
-    const tags = { css: page.tags('css'), js: page.tags('js') };
-    server.get('/', async (_req, res) => {
-      await sleep(1); // the page's data, from a database
-      if (withLibrary) {
-        res.requireAssets(APP);
-        res.render('page.njk', data);
-      } else {
-        res.render('page.njk', { ...data, tags });
-      }
-    });
-    listen(server);
-  });
-}
-
-function registryOptions(dir: string) {
-  return {
-    root: [path.join(dir, 'assets'), path.join(__dirname, '..', 'node_modules')],
-    outDir: path.join(dir, 'gen'),
-    assets: CORPUS,
-    mode: 'production' as const,
-    logger: false as const,
-  };
-}
 
 type Page = Awaited<ReturnType<typeof get>>;
 
@@ -187,16 +110,6 @@ async function settle(child: Child): Promise<void> {
   }
 }
 
-/** Whether the library has the criticalCss option (an older build given by --library may not). */
-function hasCriticalCss(entry: string, dir: string): boolean {
-  try {
-    loadLibrary(entry).defineAssets({ ...registryOptions(dir), criticalCss: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function main(): Promise<void> {
   const rounds = argument('rounds', 5);
   const duration = argument('duration', 5);
@@ -205,8 +118,7 @@ async function main(): Promise<void> {
   const dir = scratch('request');
   const entry = given ? path.resolve(given, 'index.js') : compileLibrary(dir);
   writeCorpus(path.join(dir, 'assets'));
-  for (const [name, text] of Object.entries(CATALOGUE_VIEWS))
-    writeFile(path.join(dir, 'views', name), text);
+  writeViews(dir);
   await loadLibrary(entry).defineAssets(registryOptions(dir)).build();
   const critical = hasCriticalCss(entry, dir);
   const variants = critical ? [WITHOUT, OFF, FIRST, RETURNING] : [WITHOUT, OFF];
@@ -299,7 +211,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') {
-  serve(process.argv[3] as Variant['app'], process.argv[4], process.argv[5]);
+  serve(process.argv[3] as AppKind, process.argv[4], process.argv[5]);
 } else {
   run(main);
 }

@@ -22,26 +22,14 @@ import {
   JQUERY,
   LODASH,
   NODE_MODULES,
-  argument,
-  check,
   compileLibrary,
-  cpuTime,
-  get,
-  listen,
   loadLibrary,
-  run,
   scratch,
-  spread,
-  startChild,
-  stopChild,
-  table,
-  times,
-  turns,
   writeCorpus,
-  writeResults,
-  wrk,
 } from './common';
-import type { Child } from './common';
+import { argument, check, run, spread, table, times, turns, writeResults } from './harness';
+import { cpuTime, get, listen, startChild, stopChild, wrk } from './servers';
+import type { Child } from './servers';
 
 const SERVERS = ['ours', 'hand-written', 'express.static'] as const;
 type Server = (typeof SERVERS)[number];

@@ -10,23 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { AssetOptions } from '../src';
-import {
-  CORPUS,
-  REPO,
-  argument,
-  check,
-  compileLibrary,
-  loadLibrary,
-  ms,
-  run,
-  scratch,
-  spread,
-  table,
-  times,
-  turns,
-  writeCorpus,
-  writeResults,
-} from './common';
+import { CORPUS, REPO, compileLibrary, loadLibrary, scratch, writeCorpus } from './common';
+import { argument, check, ms, run, spread, table, times, turns, writeResults } from './harness';
 
 /** Packages a production start has no use for. */
 const NOT_IN_PRODUCTION = ['acorn', 'terser', 'less', 'clean-css', 'chokidar', '@jridgewell'];
