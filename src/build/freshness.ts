@@ -26,15 +26,19 @@ export async function isUpToDate(
 ): Promise<boolean> {
   if (manifest.fingerprint !== fingerprint) return false;
   const reads = new Set(startFiles(manifest));
+  // What a start reads (the bundles) is read now; the rest is read on a first request, so its
+  // presence in outDir (flat: one listing for all) is enough.
+  const listing = fs.readdir(outDir).then(
+    (names) => new Set(names),
+    () => new Set<string>(),
+  );
   // Side by side: the hashes serve the rest of the build too.
   const same = await Promise.all([
     ...Object.entries(manifest.inputs).map(
       async ([name, hash]) => (await sources.hashNamed(name, roots)) === hash,
     ),
-    // What a start reads (the bundles) is read now; the rest is read on a first request, so
-    // its presence is enough.
     ...manifest.files.map(async (file) =>
-      reads.has(file) ? (await read(file)) !== undefined : exists(path.join(outDir, file)),
+      reads.has(file) ? (await read(file)) !== undefined : (await listing).has(file),
     ),
   ]);
   return same.every(Boolean);

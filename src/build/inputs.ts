@@ -1,4 +1,4 @@
-import { stat as statCallback } from 'node:fs';
+import { stat as statCallback, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -75,7 +75,9 @@ export class SourceFiles {
     for (const root of roots) {
       const file = path.join(root, ...name.split('/'));
       if (this.hashes.has(file)) return this.hashes.get(file);
-      const stats = await stat(file).catch(() => undefined);
+      // Synchronous: most names miss the first roots, and a failed async stat costs an error
+      // object and a trip to the thread pool each (measured: ~10 ms of a prebuilt start).
+      const stats = statSync(file, { throwIfNoEntry: false });
       if (stats) return this.hash(file, stats);
     }
     return this.hash(path.resolve(name));

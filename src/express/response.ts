@@ -47,7 +47,7 @@ function filledSend(send: Response['send'], req: Request, page: PageAssets): Res
     if (link && !this.headersSent && !this.hasHeader('Link')) this.setHeader('Link', link);
     if (typeof body === 'string') {
       body = page.fill(body, nonceIn(this.locals));
-      if (visit && !this.headersSent) answerVisit(req, this, page);
+      if (visit) answerVisit(req, this, page);
     }
     return send.call(this, body);
   };
@@ -72,6 +72,8 @@ function filledRender(render: Render, req: Request, res: Response, page: PageAss
       // Filled here, so that an app's own `res.send` gets the page as it goes out; `fill` knows
       // the page it filled last, so the library's `res.send` does not fill it twice.
       const filled = page.fill(html ?? '', nonceIn(res.locals));
+      // The page depends on the visit whatever sends it (res.send, res.end): its headers now.
+      if (page.visit) answerVisit(req, res, page);
       if (callback) callback(null, filled);
       else res.send(filled);
     });

@@ -30,11 +30,16 @@ export function visitOf(req: Request): Visit {
  * once the response is sent, the page to learn its shape's critical CSS from.
  */
 export function answerVisit(req: Request, res: Response, page: PageAssets): void {
+  const visit = page.visit!;
+  // Once per response, and only for a page whose css tags went in: a JSON answer or a page that
+  // prints no css tags sends no stylesheet, so the browser holds nothing more after it.
+  if (visit.answered || res.headersSent || !page.printedCss) return;
+  visit.answered = true;
   const visits = page.cssVisits();
   if (!visits.length) return;
   res.vary('Cookie');
-  if (!visits.every((visit) => visit.held)) {
-    const listed = [...visits.flatMap((visit) => visit.tokens), ...page.visit!.held];
+  if (!visits.every((css) => css.held)) {
+    const listed = [...visits.flatMap((css) => css.tokens), ...visit.held];
     const tokens = [...new Set(listed)].slice(0, HELD_MAX).join('.');
     const secure = req.secure ? '; Secure' : '';
     res.append(
@@ -42,6 +47,5 @@ export function answerVisit(req: Request, res: Response, page: PageAssets): void
       `${HELD_COOKIE}=${tokens}; Path=/; Max-Age=${HELD_SECONDS}; SameSite=Lax; HttpOnly${secure}`,
     );
   }
-  if (visits.some((visit) => visit.store.learning(visit.key)))
-    res.once('finish', () => page.learn());
+  if (visits.some((css) => css.store.learning(css.key))) res.once('finish', () => page.learn());
 }

@@ -91,6 +91,8 @@ export interface Visit {
   readonly held: ReadonlySet<string>;
   /** The page's shape: its view, or the route of a page sent as a string. */
   shape: string;
+  /** Whether the response has its headers for the visit (`Vary`, the cookie). */
+  answered?: boolean;
 }
 
 /** One registry's CSS bundles of a page, as the visitor's browser holds them. */

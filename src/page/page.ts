@@ -40,6 +40,8 @@ export class PageAssets {
   private filled?: string;
   /** What {@link fill} was given last, for {@link learn}. */
   private rendered?: { html: string; nonce?: string };
+  /** Whether the page {@link fill} filled last has css tags: only such a page sends stylesheets. */
+  printedCss = false;
 
   constructor(source: AssetState) {
     this.parts = [new RegistryNeeds(source)];
@@ -101,6 +103,7 @@ export class PageAssets {
   fill(html: string, nonce?: string): string {
     if (html === this.filled) return html;
     this.rendered = { html, nonce };
+    this.printedCss = false;
     return (this.filled = this.filledText(html, nonce));
   }
 
@@ -149,6 +152,7 @@ export class PageAssets {
       if (kind) {
         const tags =
           kind === 'css' ? (css ??= this.css(nonce)).head : (js ??= this.tags('js', nonce));
+        if (kind === 'css') this.printedCss = true;
         filled += html.slice(done, at) + tags;
         done = after + kind.length;
       }

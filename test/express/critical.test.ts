@@ -52,6 +52,27 @@ function appOf(assets: AssetRegistry): express.Express {
       page(res, `${MARKUP}${shape === 'varies' ? alert : ''}`);
     });
   }
+  // What sends no stylesheet: JSON, a page without css tags. A page rendered to a callback.
+  app.get('/json', (_req, res) => {
+    res.requireAssets('site/site.less');
+    res.json({ ok: true });
+  });
+  app.get('/untagged', (_req, res) => {
+    res.requireAssets('site/site.less');
+    res.send(`<html><body>${MARKUP}${res.locals.assetTags('js')}</body></html>`);
+  });
+  const views = tempDir();
+  writeFiles(views, { 'callback.page': '' });
+  app.set('views', views);
+  app.engine('page', (_file, options: { assetTags?: (kind: string) => string }, done) =>
+    done(null, `<html><head>${options.assetTags!('css')}</head><body>${MARKUP}</body></html>`),
+  );
+  app.get('/callback', (_req, res) => {
+    res.requireAssets('site/site.less');
+    res.render('callback.page', (_error: Error | null, html?: string) =>
+      res.type('html').end(html),
+    );
+  });
   return app;
 }
 
@@ -145,6 +166,24 @@ describe('criticalCss', () => {
     expect(response.headers['set-cookie']).toBeUndefined();
     expect(response.headers.vary ?? '').not.toMatch(/Cookie/);
   });
+
+  test('a response that sends no stylesheet sets no cookie: JSON, a page without css tags', async () => {
+    for (const url of ['/json', '/untagged']) {
+      const response = await request(app).get(url);
+      expect({ url, cookie: response.headers['set-cookie'] }).toEqual({ url, cookie: undefined });
+      expect(response.headers.vary ?? '').not.toMatch(/Cookie/);
+    }
+  });
+
+  test('a page rendered to a callback and sent with res.end: Vary: Cookie and the cookie', async () => {
+    const made = await untilMade('/callback');
+    expect(made.text).toContain('<style nonce="n0nce">');
+    expect(made.headers.vary).toMatch(/\bCookie\b/);
+    const again = await request(app).get('/callback').set('Cookie', cookieOf(made).split(';')[0]);
+    expect(again.text).not.toContain('<style');
+    expect(again.headers.vary).toMatch(/\bCookie\b/);
+    expect(again.headers['set-cookie']).toBeUndefined();
+  }, 30_000);
 
   test('over HTTPS (behind a proxy that says so) the cookie is Secure', async () => {
     const response = await request(app).get('/home').set('X-Forwarded-Proto', 'https');
