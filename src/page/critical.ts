@@ -123,7 +123,18 @@ export function cssVisitOf(
   const css = build && cssOf(build, source, needs);
   if (!css) return undefined;
   const held = css.tokens.every((token) => visit.held.has(token));
-  return { store, build, ...css, held, key: `${visit.shape}\n${css.key}` };
+  const { bundles, tokens } = css;
+  // Read when used: the shape (the view) may be known only after the Link header was made.
+  return {
+    store,
+    build,
+    bundles,
+    tokens,
+    held,
+    get key() {
+      return `${visit.shape}\n${css.key}`;
+    },
+  };
 }
 
 /** A page's CSS bundles, their tokens and its needs' part of the key: the same per needs. */

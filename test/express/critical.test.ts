@@ -3,102 +3,26 @@
  * A page shape's critical CSS is made after its first responses, so each test first asks for
  * its page until the inline `<style>` (or the moved links) show that it is made.
  */
-import express from 'express';
+import type express from 'express';
 import request from 'supertest';
 import * as beasties from '../../src/page/beasties';
 import { defineAssets } from '../../src';
 import type { AssetOptions } from '../../src';
 import type { AssetRegistry } from '../../src/assets';
 import { NODE_MODULES, tempDir, writeFiles } from '../helpers';
-
-const FILES = {
-  'site/site.less':
-    '@import "bootstrap/less/bootstrap.less";\n.x::after { content: "</style>"; }\n',
-  'site/site.js': 'window.site = 1;\n',
-  'extra/never.css': '.never-on-any-page { color: red; }\n',
-};
-const ASSETS: AssetOptions['assets'] = [
-  'site/site.less',
-  'site/site.js',
-  { path: 'extra/never.css', bundle: 'extra' },
-];
-
-const MARKUP = `<div class="container"><a class="btn btn-primary x">Go
-  <span class="glyphicon glyphicon-star"></span></a></div>`;
-
-/** A page as a layout would write it: the css tags in the head, the body after. */
-function page(res: express.Response, body: string): void {
-  res.send(
-    `<!doctype html><html><head>${res.locals.assetTags('css')}</head>` +
-      `<body>${body}${res.locals.assetTags('js')}</body></html>`,
-  );
-}
-
-function appOf(assets: AssetRegistry): express.Express {
-  const app = express();
-  app.set('trust proxy', true);
-  app.use((_req, res, next) => {
-    res.locals.cspNonce = 'n0nce';
-    next();
-  });
-  app.use(assets.middleware());
-  // One route per page: a page sent as a string takes its route as its shape.
-  for (const shape of ['home', 'held', 'deploy', 'varies', 'never', 'script', 'slow']) {
-    app.get(`/${shape}`, (req, res) => {
-      if (shape === 'never') res.requireAssets('extra/never.css');
-      else if (shape === 'script') res.requireAssets('site/site.js');
-      else res.requireAssets('site/site.less', 'site/site.js');
-      const alert = `<p class="alert alert-${req.query.alert ?? 'info'}">!</p>`;
-      page(res, `${MARKUP}${shape === 'varies' ? alert : ''}`);
-    });
-  }
-  // What sends no stylesheet: JSON, a page without css tags. A page rendered to a callback.
-  app.get('/json', (_req, res) => {
-    res.requireAssets('site/site.less');
-    res.json({ ok: true });
-  });
-  app.get('/untagged', (_req, res) => {
-    res.requireAssets('site/site.less');
-    res.send(`<html><body>${MARKUP}${res.locals.assetTags('js')}</body></html>`);
-  });
-  const views = tempDir();
-  writeFiles(views, { 'callback.page': '' });
-  app.set('views', views);
-  app.engine('page', (_file, options: { assetTags?: (kind: string) => string }, done) =>
-    done(null, `<html><head>${options.assetTags!('css')}</head><body>${MARKUP}</body></html>`),
-  );
-  app.get('/callback', (_req, res) => {
-    res.requireAssets('site/site.less');
-    res.render('callback.page', (_error: Error | null, html?: string) =>
-      res.type('html').end(html),
-    );
-  });
-  return app;
-}
+import { ASSETS, FILES, MARKUP, appOf, cookieOf, page, untilMade } from '../criticalSite';
 
 let assets: AssetRegistry;
 let app: express.Express;
+let options: AssetOptions;
 beforeAll(async () => {
   const root = tempDir();
   writeFiles(root, FILES);
-  const options = { root: [root, NODE_MODULES], outDir: `${root}/out`, assets: ASSETS };
+  options = { root: [root, NODE_MODULES], outDir: `${root}/out`, assets: ASSETS };
   assets = defineAssets({ ...options, mode: 'production', criticalCss: true });
   await assets.build();
   app = appOf(assets);
 }, 60_000);
-
-/** Asks for `url` (as a first visit) until `ready` holds for the page, for at most 20 s. */
-async function untilMade(url: string, ready = (html: string) => html.includes('<style')) {
-  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
-    const response = await request(app).get(url);
-    if (ready(response.text)) return response;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no critical CSS for ${url} in 20 s`);
-}
-
-const cookieOf = (response: request.Response) =>
-  ([] as string[]).concat(response.headers['set-cookie'] ?? []).join('\n');
 
 describe('criticalCss', () => {
   test('a first visit: the plain tags until the shape is made, then the rules the page uses inline', async () => {
@@ -107,7 +31,7 @@ describe('criticalCss', () => {
     expect(first.text).toMatch(
       /<head><link rel="preload"[^>]*as="font"[^>]*>\n<link rel="stylesheet"/,
     );
-    const made = await untilMade('/home');
+    const made = await untilMade(app, '/home');
     const style = /<style nonce="n0nce">([^]*?)<\/style>/.exec(made.text)![1];
     expect(style).toMatch(/\.btn-primary\{/);
     expect(style).toMatch(/\.glyphicon-star:before\{/);
@@ -127,7 +51,7 @@ describe('criticalCss', () => {
   }, 30_000);
 
   test('a visitor who holds the bundles: the plain tags, no fonts preloaded, no cookie', async () => {
-    const first = await untilMade('/held');
+    const first = await untilMade(app, '/held');
     const cookie = cookieOf(first).split(';')[0];
     const again = await request(app).get('/held').set('Cookie', `theme=dark; ${cookie}`);
     expect(again.text).not.toMatch(/<style|as="font"/);
@@ -139,15 +63,15 @@ describe('criticalCss', () => {
   }, 30_000);
 
   test('a deploy in the middle of a visit: a cookie of older bundles is a first visit again', async () => {
-    await untilMade('/deploy');
+    await untilMade(app, '/deploy');
     const response = await request(app).get('/deploy').set('Cookie', 'asset_css=0ldBundle012');
     expect(response.text).toContain('<style nonce="n0nce">');
     expect(cookieOf(response)).toMatch(/^asset_css=[\w-]{12}\.0ldBundle012;/);
   }, 30_000);
 
   test('markup that differs between requests: the union of the rules its first renders used', async () => {
-    await untilMade('/varies?alert=success');
-    const response = await untilMade('/varies?alert=danger', (html) =>
+    await untilMade(app, '/varies?alert=success');
+    const response = await untilMade(app, '/varies?alert=danger', (html) =>
       /\.alert-danger\{/.test(html),
     );
     expect(response.text).toMatch(/\.alert-success\{/);
@@ -155,7 +79,7 @@ describe('criticalCss', () => {
   }, 30_000);
 
   test('a bundle with no rule the page uses: no empty <style>, the bundle still at the end', async () => {
-    const made = await untilMade('/never', (html) =>
+    const made = await untilMade(app, '/never', (html) =>
       /<link rel="stylesheet"[^>]*>\n<\/body>/.test(html),
     );
     expect(made.text).not.toContain('<style');
@@ -176,7 +100,7 @@ describe('criticalCss', () => {
   });
 
   test('a page rendered to a callback and sent with res.end: Vary: Cookie and the cookie', async () => {
-    const made = await untilMade('/callback');
+    const made = await untilMade(app, '/callback');
     expect(made.text).toContain('<style nonce="n0nce">');
     expect(made.headers.vary).toMatch(/\bCookie\b/);
     const again = await request(app).get('/callback').set('Cookie', cookieOf(made).split(';')[0]);
@@ -206,18 +130,45 @@ describe('criticalCss', () => {
       expect(responses.some((response) => response.text.includes('<style'))).toBe(false);
       expect(spy).toHaveBeenCalledTimes(1);
       release();
-      await untilMade('/slow');
+      await untilMade(app, '/slow');
       expect(spy).toHaveBeenCalledTimes(1);
     } finally {
       spy.mockRestore();
     }
   }, 30_000);
 
+  test('with earlyHints, each page keeps its own shape (the hints are made before the view is known)', async () => {
+    const registry = defineAssets({
+      ...options,
+      mode: 'production',
+      earlyHints: true,
+      criticalCss: true,
+    });
+    await registry.build(); // the same build in outDir, reused
+    const hinted = appOf(registry);
+    const pages = { '/button': MARKUP, '/alert': '<p class="alert-danger">!</p>' };
+    for (const [url, markup] of Object.entries(pages)) {
+      hinted.get(url, async (_req, res) => {
+        res.requireAssets('site/site.less');
+        await new Promise((resolve) => setImmediate(resolve)); // the hint goes out meanwhile
+        page(res, markup);
+      });
+    }
+    app = hinted;
+    await untilMade(app, '/alert');
+    const button = await untilMade(app, '/button');
+    expect(button.text).toMatch(/\.btn-primary\{/);
+    expect(button.text).not.toMatch(/\.alert-danger\{/);
+  }, 30_000);
+
   test('development mode: off', async () => {
-    const root = tempDir();
-    writeFiles(root, FILES);
-    const options = { root: [root, NODE_MODULES], outDir: `${root}/out`, assets: ASSETS };
-    const development = defineAssets({ ...options, mode: 'development', criticalCss: true });
+    const outDir = `${tempDir()}/out`;
+    const development = defineAssets({
+      ...options,
+      outDir,
+      mode: 'development',
+      criticalCss: true,
+    });
     await development.build();
     try {
       for (let i = 0; i < 3; i++) {
