@@ -6,6 +6,8 @@ import { bundlesFor } from './tags';
 
 /** How many differing renders of a page shape its critical CSS covers: the union of their rules. */
 const SAMPLES = 3;
+/** How many renders of a shape are looked at for those: a shape that never differs stops there. */
+const RENDERS = 20;
 /** How many page shapes' critical CSS a registry holds; the least recently used goes first. */
 const SHAPES = 500;
 /** Marks the stylesheet in the document given to beasties, to find it in what comes back. */
@@ -17,7 +19,9 @@ interface Shape {
   css?: string;
   /** Its renders until the last computation has read them; then none, to free the memory. */
   samples: string[];
-  /** It takes no more renders: it has {@link SAMPLES}, or its computation failed. */
+  /** How many renders it was given. */
+  renders: number;
+  /** It takes no more renders: it has {@link SAMPLES} or {@link RENDERS}, or it failed. */
   full: boolean;
   /** A computation runs; `again` when a new sample came meanwhile. */
   running: boolean;
@@ -50,21 +54,24 @@ export class CriticalCss {
 
   /**
    * Adds a render of the shape to what its critical CSS covers, until it has {@link SAMPLES}
-   * different ones, and (re)computes it. `stylesheet` is read only when a computation starts.
-   * Only one computation per shape runs at a time.
+   * different ones (of its first {@link RENDERS}), and (re)computes it. `stylesheet` is read
+   * only when a computation starts. Only one computation per shape runs at a time.
    */
   learn(key: string, html: string, stylesheet: () => string): void {
     let shape = this.shapes.get(key);
     if (!shape) {
-      shape = { samples: [], full: false, running: false, again: false };
+      shape = { samples: [], renders: 0, full: false, running: false, again: false };
       this.shapes.set(key, shape);
       if (this.shapes.size > SHAPES) this.shapes.delete(this.shapes.keys().next().value!);
     }
-    if (shape.full || shape.samples.includes(html)) return;
-    shape.samples.push(html);
-    shape.full = shape.samples.length >= SAMPLES;
-    if (shape.running) shape.again = true;
-    else void this.compute(key, shape, stylesheet);
+    if (shape.full) return;
+    shape.full = ++shape.renders >= RENDERS;
+    if (!shape.samples.includes(html)) {
+      shape.samples.push(html);
+      shape.full ||= shape.samples.length >= SAMPLES;
+      if (shape.running) shape.again = true;
+      else void this.compute(key, shape, stylesheet);
+    } else if (shape.full && !shape.running) shape.samples = [];
   }
 
   private async compute(key: string, shape: Shape, stylesheet: () => string): Promise<void> {

@@ -31,6 +31,19 @@ describe('CriticalCss', () => {
     expect(store.css('first')).toBe('.used{color:red}');
   }, 30_000);
 
+  test('a shape looks at its first 20 renders: one that never differs stops being learnt', async () => {
+    const store = new CriticalCss(() => {});
+    for (let i = 0; i < 19; i++) store.learn('same', page(0), () => CSS);
+    expect(store.learning('same')).toBe(true);
+    store.learn('same', page(0), () => CSS);
+    expect(store.learning('same')).toBe(false);
+    expect(await until(() => store.css('same'))).toBe('.used{color:red}');
+    store.learn('differs', page(1), () => CSS);
+    store.learn('differs', page(2), () => CSS);
+    store.learn('differs', page(3), () => CSS);
+    expect(store.learning('differs')).toBe(false); // 3 different renders
+  });
+
   test('a computation that fails is reported once, and the shape keeps the plain tags', async () => {
     const failures: string[] = [];
     const store = new CriticalCss((error, shape) => failures.push(`${shape}: ${error.message}`));
