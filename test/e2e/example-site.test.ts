@@ -14,7 +14,7 @@ import path from 'node:path';
 import { brotliDecompressSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import type { Mode } from '../../src';
-import { launchChromium, startExampleSite } from '../chromium';
+import { RECORD_PAINT, launchChromium, startExampleSite } from '../chromium';
 
 const STARTUP_MS = 120_000;
 const OUT_DIR = path.resolve(__dirname, '..', '..', 'example-app', 'public', 'gen');
@@ -45,7 +45,8 @@ const PAGES: Record<Mode, SitePage[]> = {
 
 /** The browser globals the page functions use: this project compiles without the DOM types. */
 interface BrowserWindow {
-  cspViolations: string[];
+  /** What {@link RECORD_PAINT} records: the CSP violations among it. */
+  __paint: { violations: string[] };
   jQuery?: unknown;
   document: {
     addEventListener(type: string, listener: (event: Record<string, unknown>) => void): void;
@@ -78,7 +79,7 @@ describe.each(['production', 'development'] as const)('the example site in %s', 
       async () => {
         const context = await browser.newContext();
         try {
-          await context.addInitScript(recordViolations);
+          await context.addInitScript(RECORD_PAINT);
           const page = await context.newPage();
           const consoleErrors: string[] = [];
           page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
@@ -98,7 +99,7 @@ describe.each(['production', 'development'] as const)('the example site in %s', 
             const window = globalThis as unknown as BrowserWindow;
             await window.document.fonts.ready;
             await new Promise<void>((resolve) => window.setTimeout(resolve, 100));
-            return window.cspViolations;
+            return window.__paint.violations;
           });
           expect(violations).toEqual([]);
           expect(consoleErrors).toEqual([]);
@@ -200,16 +201,6 @@ describe('the example site in production, over HTTP', () => {
     expect(font.body.equals(readFileSync(path.join(OUT_DIR, path.basename(fonts[0]))))).toBe(true);
   });
 });
-
-/** Runs in each page before anything else does: keeps every CSP violation the page reports. */
-function recordViolations(): void {
-  const window = globalThis as unknown as BrowserWindow;
-  window.cspViolations = [];
-  window.document.addEventListener('securitypolicyviolation', (event) => {
-    const { violatedDirective, blockedURI, sourceFile, lineNumber } = event;
-    window.cspViolations.push([violatedDirective, blockedURI, sourceFile, lineNumber].join(' '));
-  });
-}
 
 /** A GET whose body comes as the bytes sent: Node's fetch would decode them. */
 function fetchRaw(
