@@ -41,8 +41,10 @@ export class RegistryNeeds {
   /**
    * The CSS tags where the css mark stands, and those for the end of the body. A visitor who
    * holds the bundles gets their tags without the fonts' preloads. A first visit, once the page
-   * shape's critical CSS is made, gets the fonts' preloads and the critical CSS inline, and the
-   * bundles' tags at the end of the body: the page paints before they arrive.
+   * shape's critical CSS is made, gets the critical CSS inline, and the fonts' preloads and the
+   * bundles' tags at the end of the body: the page paints before they arrive. (Chromium holds
+   * the first paint back, up to 100 ms, for a font preloaded before the `<body>`; on a slow link
+   * the font cannot arrive in that time, so that paint would only wait.)
    */
   css(nonce?: string, visit?: Visit): { head: string; end: string } {
     const state = this.cssVisit(visit);
@@ -51,9 +53,8 @@ export class RegistryNeeds {
     if (critical === undefined) return { head: this.tags('css', nonce), end: '' };
     // A page that uses no rule of its bundles gets no empty <style>.
     const nonceAttribute = nonce ? ` nonce="${escapeHtml(nonce)}"` : '';
-    const style = critical && `<style${nonceAttribute}>${critical}</style>`;
-    const head = [this.tags('css', nonce, 'fonts'), style].filter(Boolean).join('\n');
-    return { head, end: this.tags('css', nonce, 'bundles') };
+    const head = critical && `<style${nonceAttribute}>${critical}</style>`;
+    return { head, end: this.tags('css', nonce) };
   }
 
   /** Adds a render of the page to what its shape's critical CSS is made from. */
@@ -64,13 +65,24 @@ export class RegistryNeeds {
 
   linkHeader(visit?: Visit): string | undefined {
     const { current, options } = this.source;
-    const held = this.cssVisit(visit)?.held;
-    return this.required.size ? linkHeader(current, options, this.needs, held) : undefined;
+    if (!this.required.size) return undefined;
+    return linkHeader(current, options, this.needs, this.linkParts(visit));
   }
 
   preloadLinks(visit?: Visit): string[] {
     const { current, options } = this.source;
-    const held = this.cssVisit(visit)?.held;
-    return this.required.size ? preloadLinks(current, options, this.needs, held) : [];
+    if (!this.required.size) return [];
+    return preloadLinks(current, options, this.needs, this.linkParts(visit));
+  }
+
+  /**
+   * Whether the `Link` preloads name the fonts: not when the browser holds the stylesheets, nor
+   * when the page inlines its critical CSS (a font in a `Link` header is found before the
+   * `<body>`, so it would hold the first paint back as in {@link css}).
+   */
+  private linkParts(visit?: Visit): 'all' | 'bundles' {
+    const state = this.cssVisit(visit);
+    if (!state) return 'all';
+    return state.held || state.store.css(state.key) !== undefined ? 'bundles' : 'all';
   }
 }

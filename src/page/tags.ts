@@ -27,9 +27,9 @@ interface Chosen {
   bundles: number[];
   /** By kind and {@link TagParts} (`css:all`). */
   tags: Record<string, string>;
-  /** With the fonts' preloads, and without (`held`: the browser holds the stylesheets). */
-  links: { all?: string[]; held?: string[] };
-  linkHeader: { all?: string; held?: string };
+  /** With the fonts' preloads (`all`), and without (`bundles`). */
+  links: { all?: string[]; bundles?: string[] };
+  linkHeader: { all?: string; bundles?: string };
 }
 
 /** Which of a kind's tags: all, or for CSS only its fonts' preloads or only its bundles'. */
@@ -118,26 +118,25 @@ export function tagsFor(
 
 /**
  * `Link` header values that preload the bundles the page needs: styles, their fonts, scripts.
- * `held`: the browser holds the page's stylesheets (critical CSS's cookie), so no fonts.
+ * `parts`: `bundles` leaves the fonts out (see {@link RegistryNeeds.linkParts}).
  */
 export function preloadLinks(
   build: Build,
   options: TagOptions,
   needs: ReadonlySet<string>,
-  held = false,
+  parts: 'all' | 'bundles' = 'all',
 ): string[] {
   const table = tableOf(build, options);
   const chosen = chosenFor(table, needs);
-  const variant = held ? 'held' : 'all';
-  if (!chosen.links[variant]) {
+  if (!chosen.links[parts]) {
     const ofKind = (kind: Kind) => chosen.bundles.filter((i) => build.bundles[i].kind === kind);
-    chosen.links[variant] = [
+    chosen.links[parts] = [
       ...ofKind('css').map((i) => table.links[i]),
-      ...(held ? [] : fontsOf(table, ofKind('css')).map((font) => font.link)),
+      ...(parts === 'all' ? fontsOf(table, ofKind('css')).map((font) => font.link) : []),
       ...ofKind('js').map((i) => table.links[i]),
     ];
   }
-  return [...chosen.links[variant]];
+  return [...chosen.links[parts]];
 }
 
 /** The `Link` header preloading the bundles the page needs: one field, made once per needs. */
@@ -145,12 +144,11 @@ export function linkHeader(
   build: Build,
   options: TagOptions,
   needs: ReadonlySet<string>,
-  held = false,
+  parts: 'all' | 'bundles' = 'all',
 ): string | undefined {
   const chosen = chosenFor(tableOf(build, options), needs);
-  const variant = held ? 'held' : 'all';
-  chosen.linkHeader[variant] ??= preloadLinks(build, options, needs, held).join(', ');
-  return chosen.linkHeader[variant] || undefined;
+  chosen.linkHeader[parts] ??= preloadLinks(build, options, needs, parts).join(', ');
+  return chosen.linkHeader[parts] || undefined;
 }
 
 function tagParts(bundle: ManifestBundle, crossOrigin: boolean): { before: string; after: string } {

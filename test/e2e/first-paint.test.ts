@@ -50,6 +50,15 @@ interface Visit {
   fetches: Fetch[];
   /** The stylesheets' `renderBlockingStatus` (resource timing): did they hold the first paint? */
   cssBlocking: string[];
+  /** The resource timing entries of the stylesheets and fonts. */
+  resources: Resource[];
+}
+
+interface Resource {
+  name: string;
+  renderBlockingStatus: string;
+  startTime: number;
+  responseEnd: number;
 }
 
 let browser: Browser;
@@ -94,22 +103,28 @@ describe('a first visit', () => {
   test('has the critical CSS inline with the CSP nonce, the fonts preloaded, the bundles at the end', () => {
     const head = /<head>([\s\S]*)<\/head>/.exec(first.html)![1];
     expect(head).toContain(`<style nonce="${first.nonce}">`);
-    expect(head).toMatch(
-      /<link rel="preload" href="[^"]+\.woff2" as="font" type="font\/woff2" crossorigin>/,
+    expect(head).not.toMatch(/rel="stylesheet"|as="font"/);
+    expect(first.response.headers().link).not.toContain('as=font');
+    expect(first.html).toMatch(
+      /<link rel="preload" href="[^"]+\.woff2" as="font" type="font\/woff2" crossorigin>\n<link rel="stylesheet" [^>]*>\s*<\/body>/,
     );
-    expect(head).not.toContain('rel="stylesheet"');
-    expect(first.html).toMatch(/<link rel="stylesheet" [^>]*>\s*<\/body>/);
     expect(first.figures).toMatchObject({
       inlineStyles: 1,
       headStylesheets: 0,
       bodyStylesheets: 1,
+      fontPreloads: 1,
     });
     expect(first.setCookie).toMatch(/^asset_css=[\w.-]+; Path=\/;/);
     expect(first.response.headers().vary).toMatch(/\bCookie\b/);
   });
 
-  test('paints without waiting for the bundle, breaks no CSP rule, fetches each file once', () => {
+  test('paints without waiting for the bundle or the font, breaks no CSP rule, fetches each file once', () => {
     expect(first.cssBlocking).toEqual(['non-blocking']);
+    // The font comes with its stylesheet, not after it, and the first paint waits for neither.
+    const [font] = first.resources.filter((entry) => entry.name.endsWith('.woff2'));
+    const [stylesheet] = first.resources.filter((entry) => entry.name.endsWith('.css'));
+    expect(font.startTime).toBeLessThan(stylesheet.responseEnd);
+    expect(first.figures.fcp).toBeLessThan(Math.min(font.responseEnd, stylesheet.responseEnd));
     expect(first.figures.violations).toEqual([]);
     const kinds = first.fetches.filter(isAsset).map((fetch) => fetch.url.replace(/.*\./, ''));
     expect(kinds.sort()).toEqual(['css', 'js', 'woff2']);
@@ -186,18 +201,20 @@ async function visit(page: Page, path: string): Promise<Visit> {
   await page.waitForSelector(`.site-header li.active > a[href="${path}"]`);
   const figures = await paintFigures(page);
   expect(errors).toEqual([]);
-  const cssBlocking = await page.evaluate(() =>
+  const resources = await page.evaluate(() =>
     (
-      globalThis as unknown as {
-        performance: {
-          getEntriesByType(type: string): { name: string; renderBlockingStatus: string }[];
-        };
-      }
+      globalThis as unknown as { performance: { getEntriesByType(type: string): Resource[] } }
     ).performance
       .getEntriesByType('resource')
-      .filter((entry) => /\.css$/.test(entry.name))
-      .map((entry) => entry.renderBlockingStatus),
+      .filter((entry) => /\.(css|woff2)$/.test(entry.name))
+      .map(({ name, renderBlockingStatus, startTime, responseEnd }) => ({
+        name,
+        renderBlockingStatus,
+        startTime,
+        responseEnd,
+      })),
   );
+  const css = resources.filter((entry) => entry.name.endsWith('.css'));
   return {
     response,
     html: (await response.body()).toString(),
@@ -205,6 +222,7 @@ async function visit(page: Page, path: string): Promise<Visit> {
     setCookie: await response.headerValue('set-cookie'),
     figures,
     fetches: log.slice(from),
-    cssBlocking,
+    cssBlocking: css.map((entry) => entry.renderBlockingStatus),
+    resources,
   };
 }
