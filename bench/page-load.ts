@@ -8,7 +8,10 @@
  *   - plain tags: the page as the site sends it without `criticalCss` (the stylesheet in the
  *     head, its fonts preloaded). That is the shape's very first render after a start, before
  *     its critical CSS exists: the site's child process keeps it and serves it again;
- *   - the paint floor: that same page with every stylesheet, `<style>` and font preload removed.
+ *   - the paint floor: that same page with every stylesheet, `<style>` and font preload removed;
+ *   - the wire limit: the critical-CSS page's bytes in two dependent requests, with nothing to
+ *     parse or run (a page of its HTML's size naming one script that is a comment of the size
+ *     of all the rest): how near Chromium and the throttled link come to the load floor at all.
  *
  * All three come from the same server process, through the site's `compression` and with its
  * CSP header (a fresh nonce each time). CDP adds the latency to each request once, before its
@@ -66,7 +69,10 @@ async function main(): Promise<void> {
       'the same server and `compression`. Load floor: 2 dependent round trips (the HTML, then what',
       "it names) + the load's own bytes at the link's rate. CDP adds the latency once per request",
       'and models no connection set-up. Repeat visit: the same context then opens `/`; its HTML is',
-      "compared with `/`'s page as sent without the feature (the shape's first render).",
+      "compared with `/`'s page as sent without the feature (the shape's first render). Wire limit:",
+      "the first visit's bytes in two dependent requests with nothing to parse or run (an HTML page",
+      'of its size naming one script, a comment the size of the bundles and font): the nearest to',
+      'the load floor this browser and throttled link come; its bytes differ by header sizes only.',
     ]);
   } finally {
     await browser.close();
@@ -79,6 +85,7 @@ function report(link: Link & { name: string }, loads: Map<Variant, Load[]>): str
   const critical = loads.get('critical CSS')!;
   const plain = loads.get('plain tags')!;
   const floor = loads.get('paint floor')!;
+  const wire = loads.get('wire limit')!;
   const seconds = (value: number) => `${(value / 1000).toFixed(2)} s`;
   const count = (value: number) => value.toLocaleString('en');
   const loadFloor = (load: Load) =>
@@ -111,6 +118,7 @@ function report(link: Link & { name: string }, loads: Map<Variant, Load[]>): str
       row('critical CSS (first visit)', critical),
       row('plain tags (criticalCss off)', plain),
       row('paint floor (no CSS)', floor),
+      row('wire limit (same bytes, nothing to run)', wire),
     ]),
     '',
     table(
@@ -139,6 +147,19 @@ function report(link: Link & { name: string }, loads: Map<Variant, Load[]>): str
           '<= 1.02x',
         ],
         ['plain tags: load / its floor', column(plain, (l) => l.load / loadFloor(l)), ''],
+        ['wire limit: load / its floor', column(wire, (l) => l.load / loadFloor(l)), ''],
+        [
+          'from the last byte in to the load event: critical CSS / plain tags / wire limit',
+          [critical, plain, wire]
+            .map((list) => column(list, (l) => l.load - l.lastByte, ms))
+            .join(' / '),
+          '',
+        ],
+        [
+          'critical CSS: load / wire limit (load / its floor, over the same for the wire limit)',
+          column(critical, (l, i) => l.load / loadFloor(l) / (wire[i].load / loadFloor(wire[i]))),
+          '<= 1.02x',
+        ],
         ['critical CSS: load / plain tags', column(critical, (l, i) => l.load / plain[i].load), ''],
         [
           'repeat visit to `/`: inline styles, font preloads, CSS/JS/font requests (most of any run)',

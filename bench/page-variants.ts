@@ -1,9 +1,10 @@
 /**
  * The pages bench/page-load compares, and the child process that serves them: the example site
- * as `npm start` runs it, plus `<page>?plain` (the page as sent without `criticalCss`) and
- * `<page>?floor` (that page without any CSS).
+ * as `npm start` runs it, plus `<page>?plain` (the page as sent without `criticalCss`),
+ * `<page>?floor` (that page without any CSS) and `<page>?wire` (the wire limit).
  */
 import { randomBytes } from 'node:crypto';
+import { brotliDecompressSync } from 'node:zlib';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import compression from 'compression';
@@ -19,10 +20,13 @@ export const NEXT = '/';
 /** The paths the site's child process serves besides the site: plain tags and the paint floor. */
 export const PLAIN = '?plain';
 export const FLOOR = '?floor';
+export const WIRE = '?wire';
+const BLOB = '?blob';
 export const VARIANTS = [
   { label: 'critical CSS', path: PAGE },
   { label: 'plain tags', path: PAGE + PLAIN },
   { label: 'paint floor', path: PAGE + FLOOR },
+  { label: 'wire limit', path: PAGE + WIRE },
 ] as const;
 export type Variant = (typeof VARIANTS)[number]['label'];
 
@@ -59,6 +63,20 @@ export async function serveSite(): Promise<void> {
     kept.set(path + PLAIN, replay(html, first.headers));
     if (path === PAGE) kept.set(path + FLOOR, replay(withoutStyles(html), first.headers, true));
   }
+  // Measured on its first request, once the bench has warmed the page's critical CSS.
+  let wire: Promise<{ html: string; blob: string }> | undefined;
+  for (const [path, part] of [
+    [WIRE, 'html'],
+    [BLOB, 'blob'],
+  ] as const) {
+    kept.set(PAGE + path, (_req, res, next) => {
+      (wire ??= wireOf(port)).then((made) => {
+        // no-transform: `compression` leaves it as it is, so its bytes are its size.
+        res.setHeader('Cache-Control', 'no-transform');
+        res.type(part === 'html' ? 'html' : 'js').send(made[part]);
+      }, next);
+    });
+  }
   process.on('SIGTERM', () => process.exit(0));
   process.send!({ port });
 }
@@ -85,4 +103,38 @@ function replay(html: string, headers: http.IncomingHttpHeaders, noStyles = fals
     if (link) res.setHeader('Link', link);
     res.type('html').send(html.replaceAll(nonce, fresh));
   };
+}
+
+/**
+ * The wire limit: the critical-CSS first visit's bytes in the same two dependent round trips with
+ * nothing to parse, run or paint but a line of text: an HTML page of the first visit's HTML size
+ * that names one script, a comment the size of everything that page names (bundles and font, as
+ * brotli, headers included). What Chromium and the throttled link make of the load floor.
+ */
+async function wireOf(port: number): Promise<{ html: string; blob: string }> {
+  const br = { 'accept-encoding': 'br' };
+  const page = await get(port, PAGE, br);
+  const text = brotliDecompressSync(page.body).toString();
+  check(/<style/.test(text), `${PAGE}: no critical CSS yet for the wire limit`);
+  const urls = new Set(
+    [...text.matchAll(/(?:href|src)="([^"]+\.(?:css|js|woff2))"/g)].map((m) => m[1]),
+  );
+  let named = 0;
+  for (const url of urls) {
+    const file = await get(port, url, br);
+    named += file.body.length + headerBytes(file.headers);
+  }
+  const pad = (bytes: number) => randomBytes(bytes).toString('base64').slice(0, Math.max(bytes, 0));
+  const head = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>wire limit</title><link rel="icon" href="data:,"><script src="${PAGE}${BLOB}" defer></script></head><body><p>The wire limit.</p><!--`;
+  const tail = '--></body></html>';
+  return {
+    html: head + pad(page.body.length - head.length - tail.length) + tail,
+    blob: `/*${pad(named - 2 * headerBytes(page.headers) - 4)}*/`,
+  };
+}
+
+/** About the bytes of a response's status line and headers. */
+function headerBytes(headers: http.IncomingHttpHeaders): number {
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${String(value)}\r\n`);
+  return 'HTTP/1.1 200 OK\r\n\r\n'.length + lines.join('').length;
 }

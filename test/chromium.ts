@@ -145,6 +145,8 @@ export interface PaintFigures {
   fcp: number;
   /** The load event's start, ms from navigation start. */
   load: number;
+  /** When the last byte of the page or of any file it fetched came in, ms from navigation start. */
+  lastByte: number;
   /** Cumulative layout shift: the sum of the `layout-shift` entries. */
   cls: number;
   /** `securitypolicyviolation` events: directive and blocked URL. */
@@ -173,7 +175,7 @@ export async function paintFigures(page: Page): Promise<PaintFigures> {
       __paint: { violations: string[]; shift: number };
       performance: {
         getEntriesByName(name: string): { startTime: number }[];
-        getEntriesByType(type: string): { loadEventStart: number }[];
+        getEntriesByType(type: string): { loadEventStart: number; responseEnd: number }[];
       };
       document: {
         fonts: { ready: Promise<unknown> } & Iterable<{ family: string; status: string }>;
@@ -189,6 +191,11 @@ export async function paintFigures(page: Page): Promise<PaintFigures> {
     return {
       fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
       load: performance.getEntriesByType('navigation')[0]?.loadEventStart ?? NaN,
+      lastByte: Math.max(
+        ...['navigation', 'resource'].flatMap((type) =>
+          performance.getEntriesByType(type).map((entry) => entry.responseEnd),
+        ),
+      ),
       cls: window.__paint.shift,
       violations: window.__paint.violations,
       inlineStyles: document.querySelectorAll('style').length,
