@@ -43,18 +43,29 @@ interface Job {
 interface Running {
   worker: Worker;
   jobs: Map<number, Job>;
+  /** Ends the worker once it has had no page for {@link IDLE_MS}. */
+  idle?: NodeJS.Timeout;
 }
+
+/**
+ * How long a worker with no page is kept for the next one: a page shape's few computations come
+ * within that, and then it ends, so that an idle isolate (its heap, its GCs) costs nothing.
+ */
+const IDLE_MS = 5_000;
 
 let running: Running | undefined;
 let lastId = 0;
 
 /**
  * Runs beasties over `html` in a worker thread, off every request's path: it takes 40-250 ms a
- * page. One worker serves the process, started on the first page and never keeping the process
- * alive; a worker that dies fails the pages it held, and the next page starts another.
+ * page. One worker serves the process, started when a page needs it and ended after
+ * {@link IDLE_MS} without one, never keeping the process alive; a worker that dies fails the
+ * pages it held, and the next page starts another.
  */
 export function processHtml(html: string): Promise<string> {
-  const { worker, jobs } = (running ??= startWorker());
+  const started = (running ??= startWorker());
+  const { worker, jobs } = started;
+  clearTimeout(started.idle);
   const id = ++lastId;
   const done = new Promise<string>((resolve, reject) => jobs.set(id, { resolve, reject }));
   worker.postMessage({ id, html });
@@ -72,6 +83,12 @@ function startWorker(): Running {
     started.jobs.delete(id);
     if (error === undefined) job?.resolve(output ?? '');
     else job?.reject(new Error(error));
+    if (!started.jobs.size) {
+      started.idle = setTimeout(() => {
+        if (running === started) running = undefined;
+        void worker.terminate();
+      }, IDLE_MS).unref();
+    }
   });
   const fail = (error: Error) => {
     if (running === started) running = undefined;

@@ -137,7 +137,8 @@ export class PageAssets {
 
   /**
    * The page with its marks filled, in one pass; each kind's tags are made once. Tags that go
-   * at the end of the body (critical CSS's stylesheets) go before the last `</body>`.
+   * at the end of the body (critical CSS's stylesheets) go before the last `</body>`, or at the
+   * very end of a page with no `</body>` after its last mark.
    */
   private filledText(html: string, nonce?: string): string {
     let at = html.indexOf(MARK);
@@ -158,12 +159,13 @@ export class PageAssets {
       }
       at = html.indexOf(MARK, after);
     }
-    filled += html.slice(done);
-    if (!css?.end) return filled;
-    const end = filled.lastIndexOf('</body>');
-    return end === -1
-      ? `${filled}${css.end}`
-      : `${filled.slice(0, end)}${css.end}\n${filled.slice(end)}`;
+    if (!css?.end) return filled + html.slice(done);
+    // Looked for in the page as rendered, a flat string: searching the filled one would first
+    // copy it whole (15 kB, 30 kB of memory with a non-Latin-1 character) into a flat string.
+    const end = html.lastIndexOf('</body>');
+    return end < done
+      ? `${filled}${html.slice(done)}${css.end}`
+      : `${filled}${html.slice(done, end)}${css.end}\n${html.slice(end)}`;
   }
 
   /** Each registry's CSS tags, for the css mark and for the end of the body. */

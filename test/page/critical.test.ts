@@ -1,6 +1,7 @@
 /**
  * The critical CSS store: beasties in its worker thread, real bootstrap 3 glyphicons.
  */
+import { readdirSync } from 'node:fs';
 import { defineAssets } from '../../src';
 import { CriticalCss, stylesheetOf } from '../../src/page/critical';
 import { NODE_MODULES, tempDir, writeFiles } from '../helpers';
@@ -43,6 +44,18 @@ describe('CriticalCss', () => {
     store.learn('differs', page(3), () => CSS);
     expect(store.learning('differs')).toBe(false); // 3 different renders
   });
+
+  test('the worker ends after 5 s without a page, and the next page starts another', async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    const store = new CriticalCss(() => {});
+    store.learn('before', page(0), () => CSS);
+    await until(() => store.css('before'));
+    const working = threads();
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    expect(threads()).toBeLessThan(working); // its thread has ended
+    store.learn('after', page(0), () => CSS);
+    expect(await until(() => store.css('after'))).toBe('.used{color:red}');
+  }, 30_000);
 
   test('a computation that fails is reported once, and the shape keeps the plain tags', async () => {
     const failures: string[] = [];
