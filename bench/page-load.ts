@@ -9,11 +9,12 @@
  *     head, its fonts preloaded). That is the shape's very first render after a start, before
  *     its critical CSS exists: the site's child process keeps it and serves it again;
  *   - the paint floor: that same page with every stylesheet, `<style>` and font preload removed;
- *   - the wire limit: the critical-CSS page's bytes in two dependent requests, with nothing to
- *     parse or run (a page of its HTML's size naming one script that is a comment of the size
- *     of all the rest): how near Chromium and the throttled link come to the load floor at all.
+ *   - the wire limit: the critical-CSS page's bytes in two dependent round trips and as many
+ *     files, with only the page's script to run (a page of its HTML's size naming a script per
+ *     file, each the size of that file: the page's script then a comment, or a comment): how
+ *     near Chromium and the throttled link come to the load floor with the page's own work.
  *
- * All three come from the same server process, through the site's `compression` and with its
+ * All four come from the same server process, through the site's `compression` and with its
  * CSP header (a fresh nonce each time). CDP adds the latency to each request once, before its
  * response starts, and shares the throughput among the requests in flight; it models no
  * connection set-up (a real first visit pays DNS, TCP and TLS on top, for the page and its
@@ -70,9 +71,10 @@ async function main(): Promise<void> {
       "it names) + the load's own bytes at the link's rate. CDP adds the latency once per request",
       'and models no connection set-up. Repeat visit: the same context then opens `/`; its HTML is',
       "compared with `/`'s page as sent without the feature (the shape's first render). Wire limit:",
-      "the first visit's bytes in two dependent requests with nothing to parse or run (an HTML page",
-      'of its size naming one script, a comment the size of the bundles and font): the nearest to',
-      'the load floor this browser and throttled link come; its bytes differ by header sizes only.',
+      "the first visit's bytes in two dependent round trips and as many files, with only the page's",
+      'script to run (an HTML page of its size naming a script per file, each as brotli the size',
+      "of that file: the page's script then a random comment, or a comment): the nearest to the",
+      "load floor this browser and throttled link come with the page's own work.",
     ]);
   } finally {
     await browser.close();
@@ -118,7 +120,7 @@ function report(link: Link & { name: string }, loads: Map<Variant, Load[]>): str
       row('critical CSS (first visit)', critical),
       row('plain tags (criticalCss off)', plain),
       row('paint floor (no CSS)', floor),
-      row('wire limit (same bytes, nothing to run)', wire),
+      row('wire limit (same files and bytes, only the script run)', wire),
     ]),
     '',
     table(

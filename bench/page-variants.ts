@@ -4,7 +4,7 @@
  * `<page>?floor` (that page without any CSS) and `<page>?wire` (the wire limit).
  */
 import { randomBytes } from 'node:crypto';
-import { brotliDecompressSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import compression from 'compression';
@@ -52,6 +52,19 @@ export async function serveSite(): Promise<void> {
     if (page) page(req, res, next);
     else next();
   });
+  // Measured on its first request, once the bench has warmed the page's critical CSS.
+  let wire: ReturnType<typeof wireOf> | undefined;
+  app.get(PAGE, (req, res, next) => {
+    const blob = /^\?blob(\d+)$/.exec(req.url.slice(PAGE.length))?.[1];
+    if (blob === undefined && req.url !== PAGE + WIRE) return next();
+    (wire ??= wireOf(port)).then(({ html, blobs }) => {
+      // no-transform: `compression` leaves it as it is, so its bytes are its size.
+      res.setHeader('Cache-Control', 'no-transform');
+      if (blob === undefined) return res.type('html').send(html);
+      res.setHeader('Content-Encoding', 'br');
+      res.type('js').send(blobs[Number(blob)]);
+    }, next);
+  });
   app.use(site);
   for (const path of [PAGE, NEXT]) {
     const first = await get(port, path);
@@ -62,20 +75,6 @@ export async function serveSite(): Promise<void> {
     );
     kept.set(path + PLAIN, replay(html, first.headers));
     if (path === PAGE) kept.set(path + FLOOR, replay(withoutStyles(html), first.headers, true));
-  }
-  // Measured on its first request, once the bench has warmed the page's critical CSS.
-  let wire: Promise<{ html: string; blob: string }> | undefined;
-  for (const [path, part] of [
-    [WIRE, 'html'],
-    [BLOB, 'blob'],
-  ] as const) {
-    kept.set(PAGE + path, (_req, res, next) => {
-      (wire ??= wireOf(port)).then((made) => {
-        // no-transform: `compression` leaves it as it is, so its bytes are its size.
-        res.setHeader('Cache-Control', 'no-transform');
-        res.type(part === 'html' ? 'html' : 'js').send(made[part]);
-      }, next);
-    });
   }
   process.on('SIGTERM', () => process.exit(0));
   process.send!({ port });
@@ -106,12 +105,13 @@ function replay(html: string, headers: http.IncomingHttpHeaders, noStyles = fals
 }
 
 /**
- * The wire limit: the critical-CSS first visit's bytes in the same two dependent round trips with
- * nothing to parse, run or paint but a line of text: an HTML page of the first visit's HTML size
- * that names one script, a comment the size of everything that page names (bundles and font, as
- * brotli, headers included). What Chromium and the throttled link make of the load floor.
+ * The wire limit: the critical-CSS first visit's bytes in the same two dependent round trips and
+ * as many files, the page's own script to run and nothing else to parse or paint but a line of
+ * text: an HTML page of the first visit's HTML size naming one script per file the page names
+ * (bundles and font), each as brotli that file's size: the page's script then a comment of random
+ * text, or such a comment alone. What Chromium and the throttled link make of the load floor.
  */
-async function wireOf(port: number): Promise<{ html: string; blob: string }> {
+async function wireOf(port: number): Promise<{ html: string; blobs: Buffer[] }> {
   const br = { 'accept-encoding': 'br' };
   const page = await get(port, PAGE, br);
   const text = brotliDecompressSync(page.body).toString();
@@ -119,22 +119,30 @@ async function wireOf(port: number): Promise<{ html: string; blob: string }> {
   const urls = new Set(
     [...text.matchAll(/(?:href|src)="([^"]+\.(?:css|js|woff2))"/g)].map((m) => m[1]),
   );
-  let named = 0;
+  const blobs: Buffer[] = [];
   for (const url of urls) {
     const file = await get(port, url, br);
-    named += file.body.length + headerBytes(file.headers);
+    const script = url.endsWith('.js') ? brotliDecompressSync(file.body).toString() : '';
+    blobs.push(scriptOfSize(script, file.body.length));
   }
-  const pad = (bytes: number) => randomBytes(bytes).toString('base64').slice(0, Math.max(bytes, 0));
-  const head = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>wire limit</title><link rel="icon" href="data:,"><script src="${PAGE}${BLOB}" defer></script></head><body><p>The wire limit.</p><!--`;
+  const scripts = blobs.map((_, i) => `<script src="${PAGE}${BLOB}${i}" defer></script>`);
+  const head = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>wire limit</title><link rel="icon" href="data:,">${scripts.join('')}</head><body><p>The wire limit.</p><!--`;
   const tail = '--></body></html>';
-  return {
-    html: head + pad(page.body.length - head.length - tail.length) + tail,
-    blob: `/*${pad(named - 2 * headerBytes(page.headers) - 4)}*/`,
-  };
+  return { html: head + pad(page.body.length - head.length - tail.length) + tail, blobs };
 }
 
-/** About the bytes of a response's status line and headers. */
-function headerBytes(headers: http.IncomingHttpHeaders): number {
-  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${String(value)}\r\n`);
-  return 'HTTP/1.1 200 OK\r\n\r\n'.length + lines.join('').length;
+/** `script`, then a comment of random text, as brotli of `size` bytes (give or take a few). */
+function scriptOfSize(script: string, size: number): Buffer {
+  const quality = { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } };
+  let blob = Buffer.alloc(0);
+  // Random base64 compresses to about 3/4: a few tries bring it to the size.
+  for (let comment = 0, i = 0; i < 4; i++) {
+    comment = Math.max(0, comment + Math.round(((size - blob.length) * 4) / 3));
+    blob = brotliCompressSync(`${script}\n/*${pad(comment)}*/`, quality);
+  }
+  return blob;
+}
+
+function pad(bytes: number): string {
+  return randomBytes(Math.max(bytes, 0)).toString('base64').slice(0, Math.max(bytes, 0));
 }
