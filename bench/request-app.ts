@@ -3,6 +3,7 @@
  * catalogue page with Nunjucks, with the library (criticalCss off or on) or without it (the tags
  * written in as fixed strings).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import nunjucks from 'nunjucks';
@@ -11,8 +12,14 @@ import { APP, CORPUS, SITE, loadLibrary, writeFile } from './common';
 import { sleep } from './harness';
 import { listen } from './servers';
 
-/** `without`: no library; `off`, `on`: the library, criticalCss so. */
-export type AppKind = 'without' | 'off' | 'on';
+/**
+ * `without`: no library; `off`, `on`: the library, criticalCss so; `sized`: no library, the tags
+ * as a first visit gets them (the inline CSS, the bundles at the end), read from {@link FIRST_VISIT}.
+ */
+export type AppKind = 'without' | 'off' | 'on' | 'sized';
+
+/** In the scratch folder: a first visit's tags, `{ css, end }`, for the `sized` app. */
+export const FIRST_VISIT = 'first-visit.json';
 
 /** In a child: the app of one variant, served on loopback. */
 export function serve(app: AppKind, entry: string, dir: string): void {
@@ -23,7 +30,7 @@ export function serve(app: AppKind, entry: string, dir: string): void {
     requirePrebuilt: true,
     ...(app === 'on' && { criticalCss: true }),
   });
-  const withLibrary = app !== 'without';
+  const withLibrary = app === 'off' || app === 'on';
   const env = new nunjucks.Environment(
     new nunjucks.FileSystemLoader([
       path.join(views, withLibrary ? 'with' : 'without'),
@@ -43,6 +50,10 @@ export function serve(app: AppKind, entry: string, dir: string): void {
     const page = assets.page();
     page.require(APP, SITE);
     const tags = { css: page.tags('css'), js: page.tags('js') };
+    if (app === 'sized') {
+      const first = JSON.parse(fs.readFileSync(path.join(dir, FIRST_VISIT), 'utf8'));
+      Object.assign(tags, { css: first.css, js: `${tags.js}\n${first.end}` });
+    }
     server.get('/', async (_req, res) => {
       await sleep(1); // the page's data, from a database
       if (withLibrary) {

@@ -14,19 +14,20 @@
  *   - criticalCss on, returning visitor: the cookie lists the bundles, the page gets plain tags.
  *
  * Each round starts the apps afresh on loopback and loads them with wrk -t1 in turns after a
- * warm-up; a ratio is taken within a round, its median and spread (min-max) over `rounds`
+ * warm-up, each app's `duration` cut into `slices` of whole seconds (taken in turns too); a
+ * ratio is taken within a round, its median and spread (min-max) over `rounds`
  * reported. The figure that decides is the server's CPU time per request (process.cpuUsage,
  * all its threads): it is the server time a page costs, and a busy machine disturbs it less
  * than requests per second, reported beside it.
  *
- *   npm run bench:request [-- --rounds=5] [--duration=5] [--connections=10]
+ *   npm run bench:request [-- --rounds=5] [--duration=5] [--slices=1] [--connections=10]
  *                         [--library=<dist dir>]   (a compiled library, e.g. an older version's;
  *                                                   without criticalCss, its rows are left out)
  */
 import path from 'node:path';
-import { compileLibrary, loadLibrary, scratch, writeCorpus } from './common';
+import { compileLibrary, loadLibrary, scratch, writeCorpus, writeFile } from './common';
 import { argument, check, run, sleep, spread, table, times, turns, writeResults } from './harness';
-import { hasCriticalCss, registryOptions, serve, writeViews } from './request-app';
+import { FIRST_VISIT, hasCriticalCss, registryOptions, serve, writeViews } from './request-app';
 import type { AppKind } from './request-app';
 import { cpuTime, get, startChild, stopChild, wrk } from './servers';
 import type { Child } from './servers';
@@ -42,6 +43,7 @@ interface Variant {
 const WORKER_IDLE_MS = 5_000;
 const WITHOUT: Variant = { name: 'without the library', app: 'without' };
 const OFF: Variant = { name: 'criticalCss off', app: 'off' };
+const SIZED: Variant = { name: "without the library, a first visit's tags", app: 'sized' };
 const FIRST: Variant = { name: 'criticalCss on, first visit', app: 'on' };
 const RETURNING: Variant = {
   name: 'criticalCss on, returning visitor',
@@ -79,6 +81,10 @@ async function checkPages(servers: Map<Variant, Child>) {
     'the apps answer 200',
   );
   check(text(OFF) === text(WITHOUT), 'the library sends the same HTML as without it');
+  if (pages.has(SIZED)) {
+    const apart = Math.abs(text(SIZED).length - text(FIRST).length);
+    check(apart < 100, `a first visit's tags as fixed strings: ${apart} characters apart`);
+  }
   check(/<link rel="stylesheet"[^>]+>/.test(text(OFF)), 'the page has its tags');
   check(String(pages.get(OFF)!.headers.link).includes('rel=preload'), 'the page has its Link');
   if (first) {
@@ -92,6 +98,24 @@ async function checkPages(servers: Map<Variant, Child>) {
   }
   const inline = /<style[^>]*>([\s\S]*?)<\/style>/.exec(text(FIRST))?.[1].length;
   return { cookie, inline, bytes: new Map([...pages].map(([v, page]) => [v, page.body.length])) };
+}
+
+/**
+ * Writes a first visit's tags (its inline `<style>`, and the tags at the end of its body) for the
+ * `sized` app: the bytes of the feature without its work.
+ */
+async function writeFirstVisit(entry: string, dir: string): Promise<void> {
+  const child = await startChild(__filename, ['--child', 'on', entry, dir]);
+  try {
+    const html = (await warmCritical(child)).body.toString();
+    const css = /<style[^>]*>[\s\S]*?<\/style>/.exec(html)![0];
+    const end = /<\/footer>\s*(<[\s\S]*?)\n<\/body>/
+      .exec(html)![1]
+      .replace(/<script[^>]*><\/script>\n?/, '');
+    writeFile(path.join(dir, FIRST_VISIT), JSON.stringify({ css, end }));
+  } finally {
+    await stopChild(child);
+  }
 }
 
 /** A returning visitor's requests carry the cookie. */
@@ -116,6 +140,8 @@ async function main(): Promise<void> {
   const rounds = argument('rounds', 5);
   const duration = argument('duration', 5);
   const connections = argument('connections', 10);
+  const slices = argument('slices', 1);
+  const slice = Math.max(1, Math.round(duration / slices)); // wrk takes whole seconds
   const given = process.argv.find((arg) => arg.startsWith('--library='))?.split('=')[1];
   const dir = scratch('request');
   const entry = given ? path.resolve(given, 'index.js') : compileLibrary(dir);
@@ -123,7 +149,8 @@ async function main(): Promise<void> {
   writeViews(dir);
   await loadLibrary(entry).defineAssets(registryOptions(dir)).build();
   const critical = hasCriticalCss(entry, dir);
-  const variants = critical ? [WITHOUT, OFF, FIRST, RETURNING] : [WITHOUT, OFF];
+  const variants = critical ? [WITHOUT, OFF, SIZED, FIRST, RETURNING] : [WITHOUT, OFF];
+  if (critical) await writeFirstVisit(entry, dir);
 
   /** Fresh processes, the critical CSS made: one process's luck is not carried through rounds. */
   const start = async () => {
@@ -154,14 +181,23 @@ async function main(): Promise<void> {
       // Steady state: the critical CSS worker has made the page's CSS and ends after 5 s
       // without a page; its end (and the GCs after its work) are no request's cost.
       if (critical) await sleep(WORKER_IDLE_MS + 1_000);
-      for (const variant of turns(variants, round)) {
-        const server = servers.get(variant)!;
-        await settle(server);
-        const cpuBefore = await cpuTime(server);
-        const perSecond = load(variant, duration);
-        const used = (await cpuTime(server)) - cpuBefore;
-        rate.get(variant)!.push(perSecond);
-        cpu.get(variant)!.push(used / (perSecond * duration));
+      // Each variant's time is cut into slices, taken in turns: the machine's drift within a
+      // round falls on every variant alike.
+      const used = new Map<Variant, number>(variants.map((variant) => [variant, 0]));
+      const requests = new Map<Variant, number>(variants.map((variant) => [variant, 0]));
+      for (let i = 0; i < slices; i++) {
+        for (const variant of turns(variants, round + i)) {
+          const server = servers.get(variant)!;
+          await settle(server);
+          const cpuBefore = await cpuTime(server);
+          const perSecond = load(variant, slice);
+          used.set(variant, used.get(variant)! + (await cpuTime(server)) - cpuBefore);
+          requests.set(variant, requests.get(variant)! + perSecond * slice);
+        }
+      }
+      for (const variant of variants) {
+        rate.get(variant)!.push(requests.get(variant)! / (slice * slices));
+        cpu.get(variant)!.push(used.get(variant)! / requests.get(variant)!);
       }
       console.log(
         `round ${round + 1}: ` +
@@ -185,7 +221,7 @@ async function main(): Promise<void> {
   const kB = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
   writeResults('request', [
     `A Nunjucks page (layout, includes, a loop of 40) in bootstrap 3's markup, a handler ` +
-      `awaiting 1 ms; wrk -t1 -c${connections}, ${rounds} rounds of ${duration} s, in turns, ` +
+      `awaiting 1 ms; wrk -t1 -c${connections}, ${rounds} rounds of ${slices} x ${slice} s per app, in turns, ` +
       `fresh processes each round. Library: ${given ? given : 'src/ compiled by tsc'}.` +
       (pages?.inline
         ? ` Inline critical CSS: ${kB(pages.inline)} (of bootstrap 3 and the site's rules).`
@@ -210,6 +246,15 @@ async function main(): Promise<void> {
       ]),
     ),
     '',
+    ...(critical
+      ? [
+          "The same page's two sizes, each over the same bytes without the library: a first visit " +
+            `over the first visit's tags as fixed strings ${ratio(cpu, FIRST, SIZED)}, ` +
+            `criticalCss off over without the library ${ratio(cpu, OFF, WITHOUT)}: the library's ` +
+            'share of each, so their gap is what critical CSS costs beyond the bytes it adds.',
+          '',
+        ]
+      : []),
     'Ratios are per round, median (min-max); "off" is the library with criticalCss off.',
     `Command: npx tsx bench/request.ts ${process.argv.slice(2).join(' ')}`.trim(),
   ]);
