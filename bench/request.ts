@@ -25,103 +25,27 @@
  *                                                   without criticalCss, its rows are left out)
  */
 import path from 'node:path';
-import { compileLibrary, loadLibrary, scratch, writeCorpus, writeFile } from './common';
-import { argument, check, run, sleep, spread, table, times, turns, writeResults } from './harness';
-import { FIRST_VISIT, hasCriticalCss, registryOptions, serve, writeViews } from './request-app';
+import { compileLibrary, loadLibrary, scratch, writeCorpus } from './common';
+import { argument, run, sleep, spread, table, times, turns, writeResults } from './harness';
+import { hasCriticalCss, registryOptions, serve, writeViews } from './request-app';
 import type { AppKind } from './request-app';
-import { cpuTime, get, startChild, stopChild, wrk } from './servers';
+import {
+  FIRST,
+  OFF,
+  RETURNING,
+  SIZED,
+  WITHOUT,
+  checkPages,
+  headersOf,
+  warmCritical,
+  writeFirstVisit,
+} from './request-pages';
+import type { Variant } from './request-pages';
+import { cpuTime, startChild, stopChild, wrk } from './servers';
 import type { Child } from './servers';
 
-/** A row: which app (`without`: no library; `off`, `on`: the library, criticalCss so) and visitor. */
-interface Variant {
-  name: string;
-  app: AppKind;
-  /** Requests carry the cookie that lists the page's CSS bundles as held. */
-  returning?: boolean;
-}
 /** How long the critical CSS worker outlives its last page (src/page/beasties.ts). */
 const WORKER_IDLE_MS = 5_000;
-const WITHOUT: Variant = { name: 'without the library', app: 'without' };
-const OFF: Variant = { name: 'criticalCss off', app: 'off' };
-const SIZED: Variant = { name: "without the library, a first visit's tags", app: 'sized' };
-const FIRST: Variant = { name: 'criticalCss on, first visit', app: 'on' };
-const RETURNING: Variant = {
-  name: 'criticalCss on, returning visitor',
-  app: 'on',
-  returning: true,
-};
-
-type Page = Awaited<ReturnType<typeof get>>;
-
-/** Asks for the page until it comes with its critical CSS inline (made in a worker thread). */
-async function warmCritical(child: Child): Promise<Page> {
-  for (const started = Date.now(); Date.now() - started < 60_000; await sleep(100)) {
-    const page = await get(child.port, '/');
-    if (page.body.includes('<style')) return page;
-  }
-  throw new Error('bench: no critical CSS within 60 s');
-}
-
-/**
- * Checks what each row's app sends (the critical CSS made); returns the cookie of a returning
- * visitor, each row's HTML size and the inline CSS's.
- */
-async function checkPages(servers: Map<Variant, Child>) {
-  const first = servers.has(FIRST) ? await warmCritical(servers.get(FIRST)!) : undefined;
-  const cookie = /asset_css=[^;]*/.exec(String(first?.headers['set-cookie']))?.[0] ?? '';
-  const pages = new Map<Variant, Page>();
-  for (const [variant, child] of servers) {
-    const page =
-      variant === FIRST ? first! : await get(child.port, '/', headersOf(variant, cookie));
-    pages.set(variant, page);
-  }
-  const text = (variant: Variant) => pages.get(variant)?.body.toString() ?? '';
-  check(
-    [...pages.values()].every((page) => page.status === 200),
-    'the apps answer 200',
-  );
-  check(text(OFF) === text(WITHOUT), 'the library sends the same HTML as without it');
-  if (pages.has(SIZED)) {
-    const apart = Math.abs(text(SIZED).length - text(FIRST).length);
-    check(apart < 100, `a first visit's tags as fixed strings: ${apart} characters apart`);
-  }
-  check(/<link rel="stylesheet"[^>]+>/.test(text(OFF)), 'the page has its tags');
-  check(String(pages.get(OFF)!.headers.link).includes('rel=preload'), 'the page has its Link');
-  if (first) {
-    check(cookie && /\bCookie\b/.test(String(first.headers.vary)), 'a first visit: cookie, Vary');
-    check(
-      /<\/main>[\s\S]*<link rel="stylesheet"/.test(text(FIRST)),
-      'a first visit: tags at the end',
-    );
-    check(!text(RETURNING).includes('<style'), 'a returning visitor gets no inline CSS');
-    check(!pages.get(RETURNING)!.headers['set-cookie'], 'a returning visitor gets no new cookie');
-  }
-  const inline = /<style[^>]*>([\s\S]*?)<\/style>/.exec(text(FIRST))?.[1].length;
-  return { cookie, inline, bytes: new Map([...pages].map(([v, page]) => [v, page.body.length])) };
-}
-
-/**
- * Writes a first visit's tags (its inline `<style>`, and the tags at the end of its body) for the
- * `sized` app: the bytes of the feature without its work.
- */
-async function writeFirstVisit(entry: string, dir: string): Promise<void> {
-  const child = await startChild(__filename, ['--child', 'on', entry, dir]);
-  try {
-    const html = (await warmCritical(child)).body.toString();
-    const css = /<style[^>]*>[\s\S]*?<\/style>/.exec(html)![0];
-    const end = /<\/footer>\s*(<[\s\S]*?)\n<\/body>/
-      .exec(html)![1]
-      .replace(/<script[^>]*><\/script>\n?/, '');
-    writeFile(path.join(dir, FIRST_VISIT), JSON.stringify({ css, end }));
-  } finally {
-    await stopChild(child);
-  }
-}
-
-/** A returning visitor's requests carry the cookie. */
-function headersOf(variant: Variant, cookie: string): Record<string, string> {
-  return variant.returning ? { cookie } : {};
-}
 
 /**
  * Waits until the server is idle (under 2% of a CPU for 250 ms): the critical CSS worker may
@@ -150,7 +74,7 @@ async function main(): Promise<void> {
   await loadLibrary(entry).defineAssets(registryOptions(dir)).build();
   const critical = hasCriticalCss(entry, dir);
   const variants = critical ? [WITHOUT, OFF, SIZED, FIRST, RETURNING] : [WITHOUT, OFF];
-  if (critical) await writeFirstVisit(entry, dir);
+  if (critical) await writeFirstVisit(__filename, entry, dir);
 
   /** Fresh processes, the critical CSS made: one process's luck is not carried through rounds. */
   const start = async () => {
