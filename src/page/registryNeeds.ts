@@ -80,7 +80,7 @@ export class RegistryNeeds {
    * when the page inlines its critical CSS (a font in a `Link` header is found before the
    * `<body>`, so it would hold the first paint back as in {@link css}).
    */
-  private linkParts(visit?: Visit): 'all' | 'bundles' {
+  private linkParts(visit?: Visit): TagParts {
     const state = this.cssVisit(visit);
     if (!state) return 'all';
     return state.held || state.store.css(state.key) !== undefined ? 'bundles' : 'all';

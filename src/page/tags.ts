@@ -32,8 +32,8 @@ interface Chosen {
   linkHeader: { all?: string; bundles?: string };
 }
 
-/** Which of a kind's tags: all, or for CSS only its fonts' preloads or only its bundles'. */
-export type TagParts = 'all' | 'fonts' | 'bundles';
+/** Which of a kind's tags: all, or for CSS only its bundles' (no fonts' preloads). */
+export type TagParts = 'all' | 'bundles';
 
 const tables = new WeakMap<Build, TagTable>();
 
@@ -89,7 +89,7 @@ function chosenFor(table: TagTable, needs: ReadonlySet<string>): Chosen {
 /**
  * The `<link>`/`<script>` tags of the bundles of `kind` that hold what the page needs; for CSS,
  * first the preloads of their fonts (a preload needs no nonce: CSP's `font-src` governs it).
- * `parts` picks, for CSS, only the font preloads or only the bundles' tags.
+ * `parts`: `bundles` leaves the fonts' preloads out.
  */
 export function tagsFor(
   build: Build,
@@ -108,9 +108,7 @@ export function tagsFor(
   const fonts = parts === 'bundles' ? [] : fontsOf(table, bundles);
   const printed = [
     ...fonts.map((font) => font.tag),
-    ...(parts === 'fonts' ? [] : bundles).map(
-      (i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`,
-    ),
+    ...bundles.map((i) => `${table.tags[i].before}${nonceAttribute}${table.tags[i].after}`),
   ].join('\n');
   if (!nonce) chosen.tags[key] = printed;
   return printed;
@@ -124,7 +122,7 @@ export function preloadLinks(
   build: Build,
   options: TagOptions,
   needs: ReadonlySet<string>,
-  parts: 'all' | 'bundles' = 'all',
+  parts: TagParts = 'all',
 ): string[] {
   const table = tableOf(build, options);
   const chosen = chosenFor(table, needs);
@@ -144,7 +142,7 @@ export function linkHeader(
   build: Build,
   options: TagOptions,
   needs: ReadonlySet<string>,
-  parts: 'all' | 'bundles' = 'all',
+  parts: TagParts = 'all',
 ): string | undefined {
   const chosen = chosenFor(tableOf(build, options), needs);
   chosen.linkHeader[parts] ??= preloadLinks(build, options, needs, parts).join(', ');
